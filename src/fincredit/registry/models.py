@@ -57,3 +57,21 @@ class PersonRole(Base):
     since: Mapped[dt.datetime] = mapped_column(default=utcnow)
     until: Mapped[dt.datetime | None]
     source_record_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Account(Base):
+    """An enterprise's real-name account (实名注册), proven against the registration base."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # The legal representative whose identity was proven; a newer base record naming another
+    # person invalidates the account's identity until re-verified.
+    legal_rep_key: Mapped[str] = mapped_column(String(64))
+    identity_valid: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
