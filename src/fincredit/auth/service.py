@@ -13,6 +13,7 @@ from fincredit.crypto import new_token, token_hash
 from fincredit.db import as_utc, utcnow
 from fincredit.errors import BadRequest, NotFound, Unauthorized
 
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 TOKEN_PREFIX = {Role.admin: "fca", Role.provider: "fcp", Role.institution: "fci",
                 Role.enterprise: "fce", Role.platform: "fcl"}
 
@@ -54,6 +55,9 @@ def resolve_token(session: Session, raw: str) -> Principal:
         raise Unauthorized("令牌已被吊销", code="token_revoked")
     if row.expires_at is not None and as_utc(row.expires_at) <= now:
         raise Unauthorized("令牌已过期", code="token_expired")
+    # Record use, at most every few minutes so that reads do not each cost a write.
+    if row.last_used_at is None or now - as_utc(row.last_used_at) > LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return Principal(role=Role(row.role), subject=row.subject, token_id=row.id, name=row.name)
 
 
