@@ -34,7 +34,9 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit when the endpoint returns, before the response is sent, so that a
+# failed commit is an error response and never a response whose effects were lost.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _bearer(request: Request) -> str:

@@ -1,0 +1,1 @@
+"""Authorization (授权): signed consent artefacts, letter templates and the policy decision point."""

@@ -1,0 +1,131 @@
+"""The one policy decision point (策略决定点): may this party see this category about this enterprise,
+and in which form? Every disclosure path asks ``decide`` (or ``decide_many``) per category; no
+endpoint re-implements the rule.
+
+Rules (SPEC M4; 苏政办发〔2022〕59号 §14, §15 and the annex note):
+- the enterprise itself → ``raw``, every category, free of charge; another enterprise → nothing;
+- the node operator (admin) → ``raw`` (operation, objections, audit);
+- a provider → nothing about subjects through these paths;
+- an institution or docked platform must be active (onboarding lifecycle), else nothing; then
+  - public category → ``masked_public`` without authorization;
+  - non-public category → ``processed`` products only, under an active (unrevoked, unexpired,
+    started) authorization of this enterprise to this institution that covers the category and
+    whose purpose serves the requested use;
+  - verification category → ``verification`` (match / no match) under such an authorization;
+- a category not in the current catalog, or retired → nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from fincredit.auth.models import Role
+from fincredit.auth.service import Principal
+from fincredit.authorization import repository
+from fincredit.authorization.models import Authorization
+from fincredit.authorization.rules import PURPOSES
+from fincredit.catalog.definitions import CategoryDef
+from fincredit.catalog.service import get_catalog
+from fincredit.db import as_utc, utcnow
+
+Form = Literal["raw", "masked_public", "processed", "verification", "none"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    form: Form
+    reason: str  # Chinese, shown to the caller
+    authorization_id: str | None = None
+    code: str = ""  # stable machine code of the reason
+    # Covering artefacts found expired: the caller notes the expiry on this use attempt.
+    expired_authorization_ids: tuple[str, ...] = ()
+
+
+def _deny(code: str, reason: str, expired: tuple[str, ...] = ()) -> Decision:
+    return Decision(False, "none", reason, None, code, expired)
+
+
+def institution_id_of(party: Principal) -> int | None:
+    if party.role not in (Role.institution, Role.platform):
+        return None
+    return int(party.subject) if party.subject.isdigit() and len(party.subject) < 12 else None
+
+
+def institution_active(session: Session, institution_id: int | None) -> bool:
+    """Uses the institutions capability's lifecycle check; falls back to the status column."""
+    if institution_id is None:
+        return False
+    try:
+        from fincredit.institutions.service import is_institution_active
+    except ImportError:
+        from fincredit.institutions.models import Institution
+
+        row = session.get(Institution, institution_id)
+        return row is not None and row.status == "active"
+    return bool(is_institution_active(session, institution_id))
+
+
+def _decide_institution(cat: CategoryDef, purpose: str | None, now: dt.datetime,
+                        authorizations: list[Authorization]) -> Decision:
+    if cat.disclosure_class == "public":
+        return Decision(True, "masked_public", "公开信息（个人信息已脱敏），无需授权", None, "public")
+    covering = [a for a in authorizations if cat.code in (a.categories or [])
+                and a.purpose in PURPOSES and PURPOSES[a.purpose].allows_use(purpose)]
+    states = {a.id: a.effective_status(now) for a in covering}
+    active = [a for a in covering if states[a.id] == "active"]
+    if active:
+        best = max(active, key=lambda a: (as_utc(a.expires_at), a.id))
+        if cat.disclosure_class == "verification":
+            return Decision(True, "verification", "已获企业授权，仅可数据核验", best.id, "authorized")
+        return Decision(True, "processed", "已获企业授权，仅提供加工产品", best.id, "authorized")
+    expired = tuple(sorted(a.id for a in covering if states[a.id] == "expired"))
+    if expired:
+        return _deny("authorization_expired", "企业授权已过期，未提供该信息类", expired)
+    if any(s == "revoked" for s in states.values()):
+        return _deny("authorization_revoked", "企业已撤销授权，未提供该信息类")
+    return _deny("not_authorized", "未授权")
+
+
+def decide_many(session: Session, party: Principal, categories: Iterable[str], subject_uscc: str,
+                purpose: str | None = None, now: dt.datetime | None = None) -> dict[str, Decision]:
+    """``decide`` for several categories, loading the party's context once."""
+    now = as_utc(now) if now else utcnow()
+    catalog = get_catalog(session)
+    codes = list(dict.fromkeys(categories))
+    institution_id = institution_id_of(party)
+    is_active = institution_active(session, institution_id) if institution_id is not None else False
+    authorizations = (repository.between(session, subject_uscc, institution_id)
+                      if is_active and institution_id is not None else [])
+    out: dict[str, Decision] = {}
+    for code in codes:
+        cat = catalog.categories.get(code)
+        if cat is None:
+            out[code] = _deny("unknown_category", f"信息类“{code}”不在当前共享清单中")
+        elif party.role == Role.enterprise:
+            out[code] = (Decision(True, "raw", "企业查询自身信用信息（免费）", None, "self")
+                         if party.subject == subject_uscc else _deny("not_own_data", "企业只能查询自身的信用信息"))
+        elif party.role == Role.admin:
+            out[code] = Decision(True, "raw", "省级节点运营人员依职责查看", None, "operator")
+        elif party.role == Role.provider:
+            out[code] = _deny("provider_no_access", "数据提供单位不能通过本途径查询信用主体的信息")
+        elif institution_id is None:
+            out[code] = _deny("unknown_party", "无法识别的查询方")
+        elif not is_active:
+            out[code] = _deny("institution_not_active", "接入机构未处于启用状态（已暂停或已退出），不能查询")
+        elif cat.retired:
+            out[code] = _deny("category_retired", "该信息类已停止共享")
+        else:
+            out[code] = _decide_institution(cat, purpose, now, authorizations)
+    return out
+
+
+def decide(session: Session, party: Principal, category: str, subject_uscc: str, purpose: str | None = None,
+           now: dt.datetime | None = None) -> Decision:
+    """May ``party`` see ``category`` about the enterprise ``subject_uscc`` for ``purpose``, and how?"""
+    return decide_many(session, party, [category], subject_uscc, purpose, now)[category]

@@ -1,0 +1,44 @@
+"""All queries of the authorization capability."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fincredit.authorization.models import Authorization, AuthorizationUse
+
+
+def get(session: Session, authorization_id: str) -> Authorization | None:
+    if not authorization_id or len(authorization_id) > 36:
+        return None
+    return session.get(Authorization, authorization_id)
+
+
+def for_enterprise(session: Session, uscc: str, *, limit: int = 200, offset: int = 0) -> list[Authorization]:
+    return list(session.scalars(select(Authorization).where(Authorization.enterprise_uscc == uscc)
+                                .order_by(Authorization.created_at.desc(), Authorization.id)
+                                .limit(limit).offset(offset)))
+
+
+def for_institution(session: Session, institution_id: int, *, limit: int = 200,
+                    offset: int = 0) -> list[Authorization]:
+    return list(session.scalars(select(Authorization).where(Authorization.institution_id == institution_id)
+                                .order_by(Authorization.created_at.desc(), Authorization.id)
+                                .limit(limit).offset(offset)))
+
+
+def between(session: Session, uscc: str, institution_id: int) -> list[Authorization]:
+    """Every artefact an enterprise granted to one institution (any status)."""
+    return list(session.scalars(select(Authorization).where(
+        Authorization.enterprise_uscc == uscc, Authorization.institution_id == institution_id)
+        .order_by(Authorization.created_at, Authorization.id)))
+
+
+def add_use(session: Session, use: AuthorizationUse) -> None:
+    session.add(use)
+
+
+def uses_of(session: Session, authorization_id: str, limit: int = 200) -> list[AuthorizationUse]:
+    return list(session.scalars(select(AuthorizationUse)
+                                .where(AuthorizationUse.authorization_id == authorization_id)
+                                .order_by(AuthorizationUse.used_at.desc()).limit(limit)))

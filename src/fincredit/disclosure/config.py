@@ -1,0 +1,28 @@
+"""Anti-scraping settings (environment, prefix ``FINCREDIT_``), cached per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fincredit.db import CACHE_CLEARERS
+
+
+class DisclosureSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FINCREDIT_", extra="ignore")
+
+    institution_rate_per_minute: int = Field(default=600, ge=1, description="requests per institution per minute")
+    institution_rate_burst: int | None = Field(default=None, ge=1, description="bucket size; default = per minute")
+    scrape_alert_threshold: int = Field(default=50, ge=1,
+                                        description="distinct unrelated enterprises queried that raise an alert")
+    scrape_alert_window_hours: int = Field(default=24, ge=1)
+
+
+@lru_cache
+def get_disclosure_settings() -> DisclosureSettings:
+    return DisclosureSettings()
+
+
+CACHE_CLEARERS.append(get_disclosure_settings.cache_clear)

@@ -1,0 +1,192 @@
+"""Recording disclosures: one function, ``disclose``, through which every response about an enterprise
+to another party passes. Never commits.
+
+``disclose`` writes the Disclosure row, the authorization uses and the ledger entries (the
+disclosure, ``authorization.used`` per authorization relied on, ``authorization.expired`` for
+artefacts found expired) in the caller's transaction, and only then returns the response body.
+If anything cannot be written it raises 503 ``disclosure_not_recorded`` and nothing is disclosed;
+the endpoint commits before it answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from fincredit.auth.models import Role
+from fincredit.auth.service import Principal
+from fincredit.authorization import repository as authorization_repository
+from fincredit.authorization import service as authorization_service
+from fincredit.authorization.pdp import Decision, institution_id_of
+from fincredit.authorization.rules import GENERAL_QUERY
+from fincredit.crypto import sm3_hex
+from fincredit.db import as_utc, utcnow
+from fincredit.disclosure import repository
+from fincredit.disclosure.config import get_disclosure_settings
+from fincredit.disclosure.models import Disclosure, OperatorAlert
+from fincredit.errors import DomainError, NotFound
+from fincredit.ledger import service as ledger
+from fincredit.ledger.merkle import canonical_json
+
+# Other capabilities (financing) register (session, institution_id, uscc) -> bool: "has a loan".
+RELATION_CHECKS: list[Callable[[Session, int, str], bool]] = []
+
+
+@dataclass
+class DisclosureDraft:
+    """A response about an enterprise, built but not yet recorded (nothing may be sent before)."""
+
+    party: Principal
+    subject_uscc: str
+    kind: str  # enterprise_view | verification
+    purpose: str | None
+    decisions: dict[str, Decision]
+    content: dict
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+def party_ref(party: Principal) -> str:
+    if party.role == Role.admin:
+        return "admin"
+    prefix = "institution" if party.role in (Role.institution, Role.platform) else party.role.value
+    return f"{prefix}:{party.subject}"
+
+
+def receipt_block(row: Disclosure) -> dict:
+    index = row.ledger_index
+    return {"id": row.id, "ledger_index": index, "leaf_hash": row.leaf_hash,
+            "proof": f"/api/v1/ledger/entries/{index}/proof", "receipt": f"/api/v1/ledger/entries/{index}/receipt",
+            "recorded_at": as_utc(row.created_at).isoformat()}
+
+
+def _related(session: Session, party: Principal, uscc: str, now: dt.datetime) -> bool:
+    inst = institution_id_of(party)
+    if inst is None:
+        return True
+    if any(a.effective_status(now) == "active" for a in authorization_repository.between(session, uscc, inst)):
+        return True
+    return any(check(session, inst, uscc) for check in RELATION_CHECKS)
+
+
+def check_scraping(session: Session, party: Principal, now: dt.datetime) -> OperatorAlert | None:
+    """Alert the operator when an institution queries many enterprises it has no relation with."""
+    settings = get_disclosure_settings()
+    since = now - dt.timedelta(hours=settings.scrape_alert_window_hours)
+    count = repository.unrelated_subjects_since(session, party.role.value, party.subject, since)
+    ref = party_ref(party)
+    if count < settings.scrape_alert_threshold or repository.recent_alert(session, "possible_scraping", ref, since):
+        return None
+    alert = OperatorAlert(kind="possible_scraping", subject=ref, created_at=now, details={
+        "distinct_enterprises": count, "window_hours": settings.scrape_alert_window_hours,
+        "threshold": settings.scrape_alert_threshold},
+        message=f"接入机构（{ref}）在 {settings.scrape_alert_window_hours} 小时内查询了 {count} 家"
+                f"既无授权也无贷款关系的企业，疑似批量爬取")
+    repository.add_alert(session, alert)
+    return alert
+
+
+def _record(session: Session, draft: DisclosureDraft, request_id: str | None, now: dt.datetime) -> dict:
+    decisions = draft.decisions
+    shown = [c for c, d in decisions.items() if d.allowed and d.form != "none"]
+    auth_ids = sorted({d.authorization_id for d in decisions.values() if d.authorization_id})
+    expired = sorted({i for d in decisions.values() for i in d.expired_authorization_ids})
+    related = bool(auth_ids) or _related(session, draft.party, draft.subject_uscc, now)
+    inst = institution_id_of(draft.party)
+    row = Disclosure(
+        id=str(uuid.uuid4()), kind=draft.kind, party_role=draft.party.role.value, party_subject=draft.party.subject,
+        party_name=repository.institution_name(session, inst)[:200], subject_uscc=draft.subject_uscc,
+        categories=shown, forms={c: d.form for c, d in decisions.items()},
+        fields={c: draft.fields.get(c, []) for c in shown}, authorization_ids=auth_ids, purpose=draft.purpose,
+        request_id=request_id, content_sm3=sm3_hex(canonical_json(draft.content)), related=related, created_at=now)
+    repository.add_disclosure(session, row)
+    session.flush()
+    parties = sorted({f"enterprise:{draft.subject_uscc}", party_ref(draft.party)})
+    items: list[tuple] = [("disclosure", {
+        "disclosure_id": row.id, "kind": row.kind, "party": party_ref(draft.party), "subject_uscc": row.subject_uscc,
+        "forms": row.forms, "fields": row.fields, "authorization_ids": auth_ids, "purpose": row.purpose,
+        "request_id": request_id, "content_sm3": row.content_sm3}, parties)]
+    for auth_id in auth_ids:
+        used = sorted(c for c, d in decisions.items() if d.authorization_id == auth_id)
+        items.append(authorization_service.record_use(
+            session, auth_id, party=draft.party, use=draft.purpose or GENERAL_QUERY, kind=draft.kind,
+            categories=used, disclosure_id=row.id, request_id=request_id, now=now))
+    items += authorization_service.note_expired(session, expired, now)
+    entries = ledger.append_many(session, items)
+    row.ledger_index = entries[0].index
+    row.leaf_hash = bytes(entries[0].leaf_hash).hex()
+    if not related:
+        check_scraping(session, draft.party, now)
+    session.flush()
+    return {**draft.content, "disclosure": receipt_block(row)}
+
+
+def disclose(session: Session, draft: DisclosureDraft, *, request_id: str | None = None,
+             now: dt.datetime | None = None) -> dict:
+    """Record the disclosure (row + ledger, same transaction) and return the response body."""
+    now = as_utc(now) if now else utcnow()
+    try:
+        return _record(session, draft, request_id, now)
+    except Exception as exc:  # fail closed: whatever went wrong, nothing is disclosed
+        raise DomainError("披露记录或防篡改账本无法写入，本次未提供任何数据，请稍后重试",
+                          code="disclosure_not_recorded", status_code=503) from exc
+
+
+def note_denied_expiry(session: Session, decision: Decision, now: dt.datetime) -> None:
+    """An attempt refused because the artefact expired is itself an event (ledger, fail closed)."""
+    items = authorization_service.note_expired(session, list(decision.expired_authorization_ids), now)
+    if items:
+        ledger.append_many(session, items)
+        session.flush()
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def disclosure_out(row: Disclosure) -> dict:
+    return {
+        "id": row.id, "kind": row.kind,
+        "party": {"role": row.party_role, "id": row.party_subject, "name": row.party_name},
+        "subject_uscc": row.subject_uscc, "categories": row.categories, "forms": row.forms, "fields": row.fields,
+        "authorization_ids": row.authorization_ids, "purpose": row.purpose, "request_id": row.request_id,
+        "content_sm3": row.content_sm3, "created_at": as_utc(row.created_at).isoformat(),
+        "receipt": receipt_block(row),
+    }
+
+
+def list_about(session: Session, uscc: str, limit: int, offset: int) -> list[dict]:
+    return [disclosure_out(r) for r in repository.disclosures_about(session, uscc, limit, offset)]
+
+
+def list_received(session: Session, party: Principal, limit: int, offset: int) -> list[dict]:
+    if party.role == Role.admin:
+        return [disclosure_out(r) for r in repository.disclosures_to(session, None, None, limit, offset)]
+    return [disclosure_out(r) for r in repository.disclosures_to(session, party.role.value, party.subject,
+                                                                 limit, offset)]
+
+
+def get_received(session: Session, party: Principal, disclosure_id: str) -> dict:
+    row = repository.get_disclosure(session, disclosure_id)
+    if row is None or (party.role != Role.admin and (row.party_role, row.party_subject)
+                       != (party.role.value, party.subject)):
+        raise NotFound("披露记录不存在", code="disclosure_not_found")
+    return disclosure_out(row)
+
+
+def list_alerts(session: Session, limit: int, offset: int, open_only: bool) -> list[dict]:
+    return [{"id": a.id, "kind": a.kind, "subject": a.subject, "message": a.message, "details": a.details,
+             "created_at": as_utc(a.created_at).isoformat(),
+             "acknowledged_at": as_utc(a.acknowledged_at).isoformat() if a.acknowledged_at else None,
+             "acknowledged_by": a.acknowledged_by}
+            for a in repository.alerts(session, limit, offset, open_only)]
+
+
+def acknowledge_alert(session: Session, alert_id: int, by: str) -> None:
+    alert = repository.get_alert(session, alert_id)
+    if alert is None:
+        raise NotFound("告警不存在", code="alert_not_found")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = by[:100]

@@ -1,0 +1,222 @@
+"""Building what a party sees about an enterprise, category by category, as the PDP decides.
+
+``enterprise_view`` (institutions) returns a ``DisclosureDraft`` that ``service.disclose`` records
+before anything is sent; ``own_credit`` is the enterprise's own raw view (free, §14), which is not
+a disclosure to anyone else and is not recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from fincredit.auth.service import Principal
+from fincredit.authorization import repository as authorization_repository
+from fincredit.authorization.pdp import Decision, decide_many
+from fincredit.catalog.definitions import DISCLOSURE_CLASS_LABELS, CategoryDef
+from fincredit.catalog.service import get_catalog
+from fincredit.collection.interface import INTERFACE_METHODS, fetch_on_demand
+from fincredit.collection.models import Record
+from fincredit.collection.shaping import reveal
+from fincredit.crypto import blind_index, sm4_decrypt
+from fincredit.db import as_utc, utcnow
+from fincredit.disclosure import masking, repository
+from fincredit.disclosure.product_kinds import RecordView
+from fincredit.disclosure.products import evaluate_category, record_date
+from fincredit.disclosure.service import DisclosureDraft
+from fincredit.errors import DomainError, Forbidden, NotFound
+from fincredit.objections.markers import own_marks, public_marks
+from fincredit.registry.models import Enterprise
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Person-subject categories shown with an enterprise: those about its legal representative that
+# are public lists (失信限制高消费, 严重违法惩戒名单). 29/30 (the person's real estate) are verification only.
+REPRESENTATIVE_CATEGORIES = frozenset({"8", "37"})
+NOT_AUTHORIZED_CODES = frozenset({"not_authorized", "authorization_expired", "authorization_revoked"})
+
+
+@dataclass(frozen=True)
+class Subject:
+    enterprise: Enterprise
+    rep_key: str | None
+    rep_name: str | None
+
+
+def decrypt(value: str) -> str:
+    return sm4_decrypt(value)
+
+
+def plain(cat: CategoryDef, data: dict | None) -> dict:
+    """A record's values with its encrypted ones decrypted (collection's ``reveal``); a value that
+    cannot be decrypted is replaced by ``***`` rather than shown encrypted or failing the response."""
+    try:
+        return reveal(cat, data or {})
+    except Exception:
+        return masking.decrypt_values(data or {}, decrypt)
+
+
+def load_subject(session: Session, uscc: str) -> Subject:
+    enterprise = session.get(Enterprise, uscc) if len(uscc) == 18 else None
+    if enterprise is None:
+        raise NotFound("企业不存在或尚未归集其登记注册基础信息", code="enterprise_not_found")
+    person = repository.person(session, enterprise.legal_rep_key)
+    name = None
+    if person is not None:
+        try:
+            name = decrypt(person.name_enc) if person.name_enc.startswith("sm4gcm:") else person.name_enc
+        except Exception:
+            name = None
+    return Subject(enterprise, enterprise.legal_rep_key, name)
+
+
+def records_by_category(session: Session, subject: Subject, categories: dict[str, CategoryDef], *,
+                        current_only: bool, representative_categories: frozenset[str]) -> dict[str, list[Record]]:
+    """Records about the enterprise (USCC), plus those about its legal representative in the given
+    person-subject categories."""
+    rows = repository.records_of(session, [subject.enterprise.uscc, subject.rep_key or ""], current_only=current_only)
+    out: dict[str, list[Record]] = defaultdict(list)
+    for rec in rows:
+        cat = categories.get(rec.category_code)
+        if cat is None:
+            continue
+        if rec.subject_key == subject.enterprise.uscc and cat.subject != "person":
+            out[rec.category_code].append(rec)
+        elif rec.subject_key == subject.rep_key and cat.subject == "person" and cat.code in representative_categories:
+            out[rec.category_code].append(rec)
+    return out
+
+
+def known_names(session: Session, records: list[Record], plains: list[dict]) -> list[str]:
+    """Names of registered persons named in these records: by their blind indexes (``person_keys``)
+    and by ID numbers found in free text, so that their names are masked wherever they appear."""
+    keys = {k for r in records for k in (r.person_keys or [])}
+    for data in plains:
+        for value in data.values():
+            if isinstance(value, str):
+                keys.update(blind_index(i) for i in masking.find_ids(value))
+    names = []
+    for person in repository.persons(session, sorted(keys)):
+        try:
+            names.append(decrypt(person.name_enc) if person.name_enc.startswith("sm4gcm:") else person.name_enc)
+        except Exception:  # noqa: S112 - an unreadable name cannot be shown either
+            continue
+    return names
+
+
+def fetch_interface_categories(session: Session, categories: dict[str, CategoryDef], decisions: dict[str, Decision],
+                               uscc: str, now: dt.datetime) -> dict[str, str]:
+    """Refresh categories collected by interface call (接口调用) that this query may see, through
+    collection's ``fetch_on_demand``; when the provider cannot answer, the stored records are used."""
+    sources = {}
+    for code, d in decisions.items():
+        cat = categories.get(code)
+        if (cat is None or not d.allowed or d.form not in ("processed", "masked_public")
+                or cat.sharing_method not in INTERFACE_METHODS or cat.subject == "person"):
+            continue
+        try:
+            sources[code] = fetch_on_demand(session, code, uscc, d.authorization_id or "public", now=now).source
+        except DomainError as exc:  # no endpoint registered, provider down: answer from what is stored
+            sources[code] = exc.code
+    return sources
+
+
+def _section(cat: CategoryDef, d: Decision) -> dict:
+    return {"code": cat.code, "name": cat.name, "disclosure_class": cat.disclosure_class,
+            "disclosure_class_label": DISCLOSURE_CLASS_LABELS[cat.disclosure_class], "form": d.form}
+
+
+def _record_view(cat: CategoryDef, rec: Record) -> RecordView:
+    received = as_utc(rec.received_at)
+    return RecordView(data=dict(rec.data or {}), is_current=bool(rec.is_current), received_at=received,
+                      record_date=record_date(cat, rec.data or {}, received))
+
+
+def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str | None,
+                    now: dt.datetime | None = None) -> DisclosureDraft:
+    now = as_utc(now) if now else utcnow()
+    subject = load_subject(session, uscc)
+    catalog = get_catalog(session)
+    decisions = decide_many(session, party, list(catalog.categories), uscc, purpose, now)
+    first = next(iter(decisions.values()), None)
+    if first is not None and first.code in ("institution_not_active", "unknown_party"):
+        raise Forbidden(first.reason, code="institution_not_active")
+    fetch_interface_categories(session, catalog.categories, decisions, uscc, now)
+    records = records_by_category(session, subject, catalog.categories, current_only=False,
+                                  representative_categories=REPRESENTATIVE_CATEGORIES)
+    records, marks = public_marks(session, records, now)  # repaired records drop out; 异议中 is flagged
+    extra_names = [subject.rep_name] if subject.rep_name else []
+    today = now.astimezone(SHANGHAI).date()
+    auths = {a.id: a for a in authorization_repository.between(session, uscc, int(party.subject))} \
+        if party.subject.isdigit() else {}
+    sections, fields = [], {}
+    for code, cat in catalog.categories.items():
+        d = decisions[code]
+        section = _section(cat, d)
+        rows = records.get(code, [])
+        if d.form == "masked_public":
+            current = [r for r in rows if r.is_current]
+            plains = [plain(cat, r.data) for r in current]
+            names = extra_names + known_names(session, current, plains)
+            section["records"] = [{"id": r.id, "data": masking.mask_record(cat, data, extra_names=names)}
+                                  for r, data in zip(current, plains, strict=True)]
+            fields[code] = sorted({k for r in current for k in (r.data or {})})
+        elif d.form == "processed":
+            auth = auths.get(d.authorization_id or "")
+            products = evaluate_category(cat, [_record_view(cat, r) for r in rows], today,
+                                         auth.data_from if auth else None, auth.data_to if auth else None)
+            section.update(authorization_id=d.authorization_id, products=products)
+            fields[code] = [p["code"] for p in products]
+        elif d.form == "verification":
+            section.update(authorization_id=d.authorization_id, status="已授权，仅支持数据核验（POST /api/v1/verifications）")
+        else:
+            section["status"] = "未授权" if d.code in NOT_AUTHORIZED_CODES else d.reason
+            if d.code != "not_authorized":
+                section["reason"] = d.reason
+        sections.append(marks.apply(section, rows))
+    ent = subject.enterprise
+    content = {
+        "uscc": ent.uscc, "name": ent.name, "status": ent.status, "region_code": ent.region_code,
+        "industry_code": ent.industry_code,
+        "legal_representative": masking.mask_name(subject.rep_name) if subject.rep_name else None,
+        "purpose": purpose, "catalog_version": catalog.version, "generated_at": now.isoformat(),
+        "categories": sections,
+    }
+    return DisclosureDraft(party=party, subject_uscc=uscc, kind="enterprise_view", purpose=purpose,
+                           decisions=decisions, content=content, fields=fields)
+
+
+def _raw(cat: CategoryDef, rec: Record) -> dict:
+    return {"id": rec.id, "data": plain(cat, rec.data), "is_current": rec.is_current,
+            "received_at": as_utc(rec.received_at).isoformat(), "provider_code": rec.provider_code,
+            "batch_id": rec.batch_id}
+
+
+def own_credit(session: Session, me: Principal, include_history: bool = False) -> dict:
+    """All of an enterprise's own records, raw and decrypted, every category (free, §14).
+
+    Includes court records where it is a party (7, 9) and the public lists about its current legal
+    representative (8, 37): they are part of the enterprise's own credit profile and the account is
+    the representative's real-name account.
+    """
+    subject = load_subject(session, me.subject)
+    catalog = get_catalog(session)
+    decisions = decide_many(session, me, list(catalog.categories), me.subject)
+    records = records_by_category(session, subject, catalog.categories, current_only=not include_history,
+                                  representative_categories=REPRESENTATIVE_CATEGORIES)
+    marks = own_marks(session, records)  # 异议中, and repaired records with repaired_at
+    sections = []
+    for code, cat in catalog.categories.items():
+        d = decisions[code]
+        if d.form != "raw":  # the PDP grants the enterprise itself raw access; anything else is a bug
+            continue
+        section = _section(cat, d)
+        section["fields"] = [f.name for f in cat.fields]
+        section["records"] = [_raw(cat, r) for r in records.get(code, [])]
+        sections.append(marks.apply(section, records.get(code, [])))
+    ent = subject.enterprise
+    return {"uscc": ent.uscc, "name": ent.name, "legal_representative": subject.rep_name,
+            "catalog_version": catalog.version, "categories": sections}
