@@ -1,0 +1,236 @@
+"""Set-based statistics figures (M10): every number is an SQL aggregate over stored facts, never a counter.
+
+A period is ``[start, end]`` in calendar dates (UTC day bounds). Flows (accounts created, loans granted,
+authorizations granted …) count events inside the period; stocks (cumulative accounts, balances) are
+taken at the end of the period. Amounts are in 万元.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from fincredit.authorization.models import Authorization, AuthorizationUse
+from fincredit.collection.models import Batch
+from fincredit.disclosure.models import Disclosure
+from fincredit.financing.models import Loan, LoanEvent
+from fincredit.objections.models import Objection
+from fincredit.registry.models import Account, Enterprise
+from fincredit.registry.service import ACTIVE_STATUSES
+
+# Dimensions each figure can be broken down by ("" = the total only).
+FIGURE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "registrations": ("city", "industry", "size_class"),
+    "authorizations": ("city", "industry", "size_class", "institution"),
+    "disclosures": ("city", "industry", "size_class"),
+    "loans": ("city", "industry", "size_class", "institution", "product"),
+    "collection": ("provider", "category"),
+    "objections": ("city", "industry", "size_class", "category"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date | None  # None: since the beginning
+    end: dt.date
+
+    @property
+    def lo(self) -> dt.datetime | None:
+        return dt.datetime.combine(self.start, dt.time(), dt.UTC) if self.start else None
+
+    @property
+    def hi(self) -> dt.datetime:  # exclusive
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    region: str | None = None  # a region code prefix (city "3201", district "320102", province "32")
+    industry: str | None = None  # an industry code prefix ("C", "C13")
+
+
+def _in(column, period: Period):  # type: ignore[no-untyped-def]
+    cond = column < period.hi
+    return and_(column >= period.lo, cond) if period.lo is not None else cond
+
+
+def _in_dates(column, period: Period):  # type: ignore[no-untyped-def]
+    cond = column <= period.end
+    return and_(column >= period.start, cond) if period.start is not None else cond
+
+
+def _enterprise_key(by: str):  # type: ignore[no-untyped-def]
+    if by == "city":
+        return func.substr(Enterprise.region_code, 1, 4, type_=String) + "00"
+    if by == "industry":
+        return func.substr(Enterprise.industry_code, 1, 1, type_=String)
+    if by == "size_class":
+        return Enterprise.size_class
+    return literal("total", type_=String)
+
+
+def _filter(stmt, filters: Filters):  # type: ignore[no-untyped-def]
+    if filters.region:
+        stmt = stmt.where(Enterprise.region_code.startswith(filters.region))
+    if filters.industry:
+        stmt = stmt.where(Enterprise.industry_code.startswith(filters.industry))
+    return stmt
+
+
+def _share(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _rows(session: Session, stmt) -> dict[Any, Any]:  # type: ignore[no-untyped-def]
+    return {(str(r.key) if r.key is not None else None): r for r in session.execute(stmt)}
+
+
+def registrations(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
+    """Accounts created in the period, cumulative accounts at its end, and their share of live enterprises."""
+    key = _enterprise_key(by).label("key")
+    flows = _filter(select(key, func.count(Account.id).label("n")).select_from(Account)
+                    .join(Enterprise, Enterprise.uscc == Account.uscc, isouter=True)
+                    .where(_in(Account.created_at, period)).group_by(key), filters)
+    cumul = _filter(select(key, func.count(Account.id).label("n")).select_from(Account)
+                    .join(Enterprise, Enterprise.uscc == Account.uscc, isouter=True)
+                    .where(Account.created_at < period.hi).group_by(key), filters)
+    live = _filter(select(key, func.count(Enterprise.uscc).label("n"))
+                   .where(Enterprise.status.in_(ACTIVE_STATUSES)).group_by(key), filters)
+    f, c, lv = _rows(session, flows), _rows(session, cumul), _rows(session, live)
+    out = []
+    for k in sorted(set(f) | set(c) | set(lv), key=lambda x: x or ""):
+        cum = int(c[k].n) if k in c else 0
+        base = int(lv[k].n) if k in lv else 0
+        out.append({"key": k, "accounts_created": int(f[k].n) if k in f else 0, "accounts_cumulative": cum,
+                    "live_enterprises": base, "registered_share": _share(cum, base)})
+    return out
+
+
+def authorizations(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
+    """Authorizations granted and revoked in the period, and uses (disclosures, verifications) made under them."""
+    key = (Authorization.institution_id if by == "institution" else _enterprise_key(by)).label("key")
+    base = (select(key, func.sum(case((_in(Authorization.created_at, period), 1), else_=0)).label("granted"),
+                   func.sum(case((and_(Authorization.revoked_at.is_not(None), _in(Authorization.revoked_at, period)),
+                                  1), else_=0)).label("revoked"))
+            .select_from(Authorization).join(Enterprise, Enterprise.uscc == Authorization.enterprise_uscc,
+                                              isouter=True).group_by(key))
+    uses = (select(key, func.count(AuthorizationUse.id).label("used"),
+                   func.count(func.distinct(AuthorizationUse.authorization_id)).label("used_authorizations"))
+            .select_from(AuthorizationUse).join(Authorization, Authorization.id == AuthorizationUse.authorization_id)
+            .join(Enterprise, Enterprise.uscc == Authorization.enterprise_uscc, isouter=True)
+            .where(_in(AuthorizationUse.used_at, period)).group_by(key))
+    b, u = _rows(session, _filter(base, filters)), _rows(session, _filter(uses, filters))
+    out = []
+    for k in sorted(set(b) | set(u), key=lambda x: x or ""):
+        granted, revoked = (int(b[k].granted or 0), int(b[k].revoked or 0)) if k in b else (0, 0)
+        if not granted and not revoked and k not in u:
+            continue
+        out.append({"key": k, "granted": granted, "revoked": revoked, "uses": int(u[k].used) if k in u else 0,
+                    "authorizations_used": int(u[k].used_authorizations) if k in u else 0})
+    return out
+
+
+def disclosures(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
+    """Disclosures (queries answered) in the period, by kind."""
+    key = _enterprise_key(by).label("key")
+    stmt = _filter(select(key, func.count(Disclosure.id).label("n"),
+                          func.sum(case((Disclosure.kind == "verification", 1), else_=0)).label("verifications"),
+                          func.count(func.distinct(Disclosure.subject_uscc)).label("subjects"))
+                   .select_from(Disclosure).join(Enterprise, Enterprise.uscc == Disclosure.subject_uscc, isouter=True)
+                   .where(_in(Disclosure.created_at, period)).group_by(key), filters)
+    return [{"key": k, "disclosures": int(r.n), "verifications": int(r.verifications or 0),
+             "enterprises_queried": int(r.subjects)} for k, r in sorted(_rows(session, stmt).items(),
+                                                                      key=lambda kv: kv[0] or "")]
+
+
+def _loan_key(by: str):  # type: ignore[no-untyped-def]
+    if by == "institution":
+        return Loan.institution_id
+    if by == "product":
+        return Loan.product_id
+    return _enterprise_key(by)
+
+
+def loans(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
+    """Loans granted in the period (count, amount, first loans); balance, credit-loan balance and
+    overdue/default rates over loans outstanding-or-granted up to the period's end (events up to that date)."""
+    at = period.end
+    ev = (select(LoanEvent.loan_id,
+                 func.coalesce(func.sum(case((LoanEvent.kind == "repaid", LoanEvent.amount_wan), else_=0)), 0)
+                 .label("repaid"),
+                 func.max(case((LoanEvent.kind == "settled", 1), else_=0)).label("settled"),
+                 func.max(case((LoanEvent.kind == "overdue", 1), else_=0)).label("overdue"),
+                 func.max(case((LoanEvent.kind == "defaulted", 1), else_=0)).label("defaulted"))
+          .where(LoanEvent.on_date <= at).group_by(LoanEvent.loan_id).subquery())
+    balance = case((func.coalesce(ev.c.settled, 0) == 1, 0), else_=Loan.amount_wan - func.coalesce(ev.c.repaid, 0))
+    in_period = _in_dates(Loan.granted_on, period)
+    key = _loan_key(by).label("key")
+    stmt = (select(key,
+                   func.sum(case((in_period, 1), else_=0)).label("granted"),
+                   func.sum(case((in_period, Loan.amount_wan), else_=0)).label("amount"),
+                   func.sum(case((and_(in_period, Loan.first_loan), 1), else_=0)).label("first"),
+                   func.sum(case((and_(in_period, Loan.credit_loan), 1), else_=0)).label("credit"),
+                   func.count(Loan.id).label("cumulative"),
+                   func.sum(balance).label("balance"),
+                   func.sum(case((Loan.credit_loan, balance), else_=0)).label("credit_balance"),
+                   func.sum(cast(func.coalesce(ev.c.overdue, 0), Integer)).label("overdue"),
+                   func.sum(cast(func.coalesce(ev.c.defaulted, 0), Integer)).label("defaulted"))
+            .select_from(Loan).join(Enterprise, Enterprise.uscc == Loan.uscc, isouter=True)
+            .join(ev, ev.c.loan_id == Loan.id, isouter=True)
+            .where(Loan.granted_on <= at).group_by(key))
+    out = []
+    for k, r in sorted(_rows(session, _filter(stmt, filters)).items(), key=lambda kv: kv[0] or ""):
+        bal, cbal, cum = float(r.balance or 0), float(r.credit_balance or 0), int(r.cumulative)
+        out.append({"key": k, "loans_granted": int(r.granted or 0), "amount_wan": round(float(r.amount or 0), 4),
+                    "first_loans": int(r.first or 0), "credit_loans": int(r.credit or 0),
+                    "loans_cumulative": cum, "balance_wan": round(bal, 4), "credit_balance_wan": round(cbal, 4),
+                    "credit_balance_share": _share(cbal, bal),
+                    "overdue_rate": _share(int(r.overdue or 0), cum), "default_rate": _share(int(r.defaulted or 0), cum)})
+    return out
+
+
+def collection(session: Session, period: Period, by: str = "provider", filters: Filters = Filters()) -> list[dict]:
+    """Batches received in the period per provider and category, with accepted/rejected rows
+    (the accuracy figures of ``collection.quality``, restricted to the period)."""
+    cols = {"provider": Batch.provider_code, "category": Batch.category_code}
+    key = cols.get(by, literal("total", type_=String)).label("key")
+    stmt = (select(key, func.count(Batch.id).label("batches"),
+                   func.sum(case((Batch.status == "rejected", 1), else_=0)).label("rejected_batches"),
+                   func.sum(Batch.rows_total).label("rows"), func.sum(Batch.accepted).label("accepted"),
+                   func.sum(Batch.rejected).label("rejected"))
+            .where(_in(Batch.received_at, period)).group_by(key))
+    return [{"key": k, "batches": int(r.batches), "rejected_batches": int(r.rejected_batches or 0),
+             "rows_total": int(r.rows or 0), "accepted": int(r.accepted or 0), "rejected": int(r.rejected or 0),
+             "rejection_rate": _share(int(r.rejected or 0), int(r.rows or 0))}
+            for k, r in sorted(_rows(session, stmt).items(), key=lambda kv: kv[0] or "")]
+
+
+def objections(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
+    """Objections filed in the period; of those, forwarded, forwarded within the deadline of 2 working
+    days (``forwarded_at <= forward_deadline``), resolved and corrected (fully or partly)."""
+    key = (Objection.category_code if by == "category" else _enterprise_key(by)).label("key")
+    on_time = and_(Objection.forwarded_at.is_not(None), Objection.forwarded_at <= Objection.forward_deadline)
+    stmt = _filter(select(key, func.count(Objection.id).label("received"),
+                          func.sum(case((Objection.forwarded_at.is_not(None), 1), else_=0)).label("forwarded"),
+                          func.sum(case((on_time, 1), else_=0)).label("on_time"),
+                          func.sum(case((Objection.resolved_at.is_not(None), 1), else_=0)).label("resolved"),
+                          func.sum(case((Objection.outcome.in_(("corrected", "partly_corrected")), 1), else_=0))
+                          .label("corrected"))
+                   .select_from(Objection).join(Enterprise, Enterprise.uscc == Objection.enterprise_uscc, isouter=True)
+                   .where(_in(Objection.filed_at, period)).group_by(key), filters)
+    out = []
+    for k, r in sorted(_rows(session, stmt).items(), key=lambda kv: kv[0] or ""):
+        received = int(r.received)
+        out.append({"key": k, "received": received, "forwarded": int(r.forwarded or 0),
+                    "forwarded_within_deadline": int(r.on_time or 0),
+                    "forwarded_within_deadline_share": _share(int(r.on_time or 0), received),
+                    "resolved": int(r.resolved or 0), "corrected": int(r.corrected or 0)})
+    return out
+
+
+FIGURES = {"registrations": registrations, "authorizations": authorizations, "disclosures": disclosures,
+           "loans": loans, "collection": collection, "objections": objections}
