@@ -1,0 +1,1 @@
+"""Background jobs: the transactional outbox, huey as the job library, job records for the operator."""

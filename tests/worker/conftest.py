@@ -1,0 +1,1 @@
+from tests.worker.support import fast_settings, workers  # noqa: F401
