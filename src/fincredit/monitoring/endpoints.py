@@ -27,6 +27,7 @@ from fincredit.monitoring.schemas import (
     WebhookOut,
     WebhookSecretOut,
 )
+from fincredit.objections.markers import records_under_objection
 from fincredit.web.deps import InstitutionDep, SessionDep
 
 router = APIRouter(tags=["风险监测与推送"])
@@ -71,7 +72,9 @@ def list_alerts(me: InstitutionDep, session: SessionDep, unacked: bool = False,
                 kind: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
                 offset: int = Query(0, ge=0)) -> AlertList:
     rows = alerts.list_alerts(session, _institution(me), limit=limit, offset=offset, unacked=unacked, kind=kind)
-    return AlertList(items=[AlertOut.model_validate(alerts.alert_dict(r)) for r in rows])
+    disputed = records_under_objection(session, [r.record_id for r in rows if r.record_id])  # 异议中
+    return AlertList(items=[AlertOut.model_validate({**alerts.alert_dict(r), "under_objection": r.record_id in disputed})
+                            for r in rows])
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="确认收到预警")

@@ -75,6 +75,7 @@ class AlertOut(BaseModel):
     occurred_at: dt.datetime | None
     created_at: dt.datetime | None
     acked_at: dt.datetime | None
+    under_objection: bool = Field(default=False, description="据以预警的记录正处于异议中（异议申诉未办结）")
 
 
 class AlertList(BaseModel):
