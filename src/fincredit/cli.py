@@ -20,10 +20,19 @@ err = Console(stderr=True)
 # (module, attribute, name) of typer sub-apps and (module, attribute) of plain commands.
 SUB_APPS: list[tuple[str, str, str]] = [
     ("fincredit.catalog.cli", "app", "catalog"),
+    ("fincredit.collection.cli", "provider_app", "provider"),
+    ("fincredit.institutions.cli", "app", "institution"),
     ("fincredit.ledger.cli", "app", "ledger"),
     ("fincredit.objections.calendar_cli", "app", "calendar"),
+    ("fincredit.objections.cli", "app", "objection"),
+    ("fincredit.sucode.cli", "app", "sucode"),
+    ("fincredit.evaluation.model_cli", "app", "model"),
+    ("fincredit.evaluation.cli", "app", "evaluate"),
+    ("fincredit.web.operator_cli", "app", "operator"),
 ]
-COMMANDS: list[tuple[str, str]] = []
+COMMANDS: list[tuple[str, str]] = [("fincredit.collection.cli", "ingest"), ("fincredit.collection.cli", "quality")]
+COMMANDS += [("fincredit.worker.cli", "worker_command"), ("fincredit.worker.cli", "jobs_command")]
+COMMANDS += [("fincredit.synth.cli", "synth")]
 
 
 @app.callback()
@@ -79,7 +88,8 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 
 
 # Steps `fincredit demo` runs between init and serve; capabilities append (name, callable(console)).
-DEMO_STEPS: list[tuple[str, str]] = []
+DEMO_STEPS: list[tuple[str, str]] = [("fincredit.demo", "load_demo_province")]
+DEMO_STEPS += [("fincredit.web.operator_cli", "demo_operator")]
 
 
 @app.command()
@@ -91,6 +101,8 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from fincredit.bootstrap import initialize
     from fincredit.db import session_scope
 
+    if get_settings().log_level.upper() == "INFO":
+        configure_logging("WARNING", get_settings().log_json)  # progress bars, not per-chunk logs
     initialize()
     for module_name, attr in DEMO_STEPS:
         getattr(importlib.import_module(module_name), attr)(err, enterprises)

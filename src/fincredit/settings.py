@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Webhook targets on loopback/private ranges are refused unless a test deployment allows them.
     allow_private_webhooks: bool = False
+    allow_loopback_providers: bool = Field(default=False, description="providers' interface endpoints on http://127.0.0.1 (tests, demo)")
     timezone: str = "Asia/Shanghai"
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fincredit.db import Base, BigIntPK, utcnow
@@ -26,10 +26,18 @@ class Provider(Base):
 
 
 class Batch(Base):
-    """One delivery of one file for one category. Atomic and idempotent by content hash."""
+    """One delivery of one file for one category. Atomic and idempotent by content hash.
+
+    The same content from the same provider for the same category is stored once: the partial
+    unique index covers every batch that was not rejected. A rejected batch stored nothing, so
+    sending the same file again (another mode, a newer catalog version) is processed afresh.
+    """
 
     __tablename__ = "batches"
-    __table_args__ = (UniqueConstraint("provider_code", "category_code", "content_hash"),)
+    __table_args__ = (
+        Index("ix_batches_content_once", "provider_code", "category_code", "content_hash", unique=True,
+              sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_code: Mapped[str] = mapped_column(String(64), index=True)
@@ -42,7 +50,7 @@ class Batch(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     # store_valid: keep valid rows and report the rest; all_or_nothing: refuse whole on any error
     mode: Mapped[str] = mapped_column(String(16), default="store_valid")
-    status: Mapped[str] = mapped_column(String(16))  # accepted | partially_accepted | rejected
+    status: Mapped[str] = mapped_column(String(24))  # accepted | partially_accepted | rejected
     rows_total: Mapped[int] = mapped_column(default=0)
     accepted: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
@@ -101,3 +109,25 @@ class Record(Base):
     superseded_by_id: Mapped[int | None] = mapped_column(BigInteger)
     # Set when the record came from an on-demand interface call instead of a batch.
     fetched_via: Mapped[str | None] = mapped_column(String(32))
+
+
+class InterfaceFetch(Base):
+    """One on-demand call (接口调用) to a provider's endpoint for one subject, and what it brought.
+
+    The latest successful fetch of (category, subject) is the freshness of the cached records:
+    unchanged rows are not stored again, so the records' own time cannot tell.
+    """
+
+    __tablename__ = "interface_fetches"
+    __table_args__ = (Index("ix_interface_fetches_subject", "category_code", "subject_key", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(32))
+    subject_key: Mapped[str] = mapped_column(String(64))
+    provider_code: Mapped[str] = mapped_column(String(64))
+    authorization_ref: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed
+    rows_received: Mapped[int] = mapped_column(default=0)
+    rows_stored: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(500))

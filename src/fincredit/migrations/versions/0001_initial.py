@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-26 23:35:59.077089
+Create Date: 2026-11-27 01:07:24.659859
 """
 
 from collections.abc import Sequence
@@ -72,6 +72,49 @@ def upgrade() -> None:
         sa.UniqueConstraint("version", name=op.f("uq_catalog_versions_version")),
     )
     op.create_table(
+        "disclosures",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("party_role", sa.String(length=16), nullable=False),
+        sa.Column("party_subject", sa.String(length=64), nullable=False),
+        sa.Column("party_name", sa.String(length=200), nullable=False),
+        sa.Column("subject_uscc", sa.String(length=18), nullable=False),
+        sa.Column(
+            "categories",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "forms",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "fields",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "authorization_ids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("purpose", sa.String(length=32), nullable=True),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("content_sm3", sa.String(length=64), nullable=False),
+        sa.Column("related", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=True),
+        sa.Column("leaf_hash", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosures")),
+    )
+    with op.batch_alter_table("disclosures", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_disclosures_party_created", ["party_role", "party_subject", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_disclosures_subject_created", ["subject_uscc", "created_at"], unique=False)
+
+    op.create_table(
         "enterprises",
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -94,6 +137,60 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_enterprises_region_industry", ["region_code", "industry_code"], unique=False
         )
+
+    op.create_table(
+        "evaluation_guidelines",
+        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "document",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_evaluation_guidelines")),
+    )
+    op.create_table(
+        "evaluations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("run_id", sa.BigInteger(), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("guideline_version", sa.String(length=32), nullable=False),
+        sa.Column("score", sa.SmallInteger(), nullable=False),
+        sa.Column("grade", sa.String(length=8), nullable=False),
+        sa.Column("thin_file", sa.Boolean(), nullable=False),
+        sa.Column("bins", sa.String(length=100), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("coverage", sa.JSON(), nullable=False),
+        sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("is_current", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluations")),
+        postgresql_with={"fillfactor": 50},
+    )
+    with op.batch_alter_table("evaluations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluations_evaluated_at", ["evaluated_at"], unique=False, postgresql_using="brin"
+        )
+        batch_op.create_index("ix_evaluations_run", ["run_id"], unique=False, postgresql_using="brin")
+        batch_op.create_index("ix_evaluations_uscc", ["uscc", "evaluated_at"], unique=False)
+
+    op.create_table(
+        "financing_needs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("amount_wan", sa.Numeric(precision=16, scale=4), nullable=False),
+        sa.Column("term_months", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=500), nullable=False),
+        sa.Column(
+            "acceptable_collateral",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_needs")),
+    )
+    with op.batch_alter_table("financing_needs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_financing_needs_uscc"), ["uscc"], unique=False)
 
     op.create_table(
         "holiday_schedules",
@@ -133,6 +230,25 @@ def upgrade() -> None:
         sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_institutions")),
     )
+    op.create_table(
+        "interface_fetches",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("category_code", sa.String(length=32), nullable=False),
+        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        sa.Column("provider_code", sa.String(length=64), nullable=False),
+        sa.Column("authorization_ref", sa.String(length=100), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rows_received", sa.Integer(), nullable=False),
+        sa.Column("rows_stored", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_interface_fetches")),
+    )
+    with op.batch_alter_table("interface_fetches", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_interface_fetches_subject", ["category_code", "subject_key", "fetched_at"], unique=False
+        )
+
     op.create_table(
         "ledger_checkpoints",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -176,6 +292,147 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("level", "node_index", name=op.f("pk_ledger_nodes")),
     )
     op.create_table(
+        "monitoring_cursors",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_monitoring_cursors")),
+    )
+    op.create_table(
+        "objection_attachments",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("owner_kind", sa.String(length=12), nullable=False),
+        sa.Column("owner_id", sa.BigInteger(), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=32), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("sm3", sa.String(length=64), nullable=False),
+        sa.Column("stored_path", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_objection_attachments")),
+    )
+    with op.batch_alter_table("objection_attachments", schema=None) as batch_op:
+        batch_op.create_index("ix_objection_attachments_owner", ["owner_kind", "owner_id"], unique=False)
+
+    op.create_table(
+        "objections",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("enterprise_uscc", sa.String(length=18), nullable=False),
+        sa.Column("category_code", sa.String(length=32), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("filed_by", sa.String(length=100), nullable=False),
+        sa.Column("forward_deadline", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline_date", sa.Date(), nullable=False),
+        sa.Column("calendar_basis", sa.String(length=16), nullable=False),
+        sa.Column(
+            "warnings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("forwarded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("forwarded_by", sa.String(length=100), nullable=True),
+        sa.Column("forwarded_within_deadline", sa.Boolean(), nullable=True),
+        sa.Column("escalated", sa.Boolean(), nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_by", sa.String(length=100), nullable=True),
+        sa.Column("outcome", sa.String(length=20), nullable=True),
+        sa.Column("resolution_reason", sa.Text(), nullable=True),
+        sa.Column("provider_confirmation", sa.String(length=500), nullable=True),
+        sa.Column(
+            "corrected_values",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("corrected_record_id", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "notified_institutions",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "ledger_indexes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_objections")),
+    )
+    with op.batch_alter_table("objections", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_objections_enterprise_uscc"), ["enterprise_uscc"], unique=False)
+        batch_op.create_index("ix_objections_record_status", ["record_id", "status"], unique=False)
+        batch_op.create_index("ix_objections_status_deadline", ["status", "forward_deadline"], unique=False)
+
+    op.create_table(
+        "operator_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("message", sa.String(length=500), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_by", sa.String(length=100), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_alerts")),
+    )
+    with op.batch_alter_table("operator_alerts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_operator_alerts_subject_created", ["kind", "subject", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "operator_users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("totp_secret_enc", sa.String(length=300), nullable=False),
+        sa.Column("last_totp_step", sa.Integer(), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_users")),
+        sa.UniqueConstraint("username", name=op.f("uq_operator_users_username")),
+    )
+    op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+    )
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_messages_status_available", ["status", "available_at"], unique=False)
+
+    op.create_table(
+        "periodic_jobs",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("interval_seconds", sa.Double(), nullable=False),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status", sa.String(length=12), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_periodic_jobs")),
+    )
+    op.create_table(
         "persons",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("id_type", sa.String(length=32), nullable=False),
@@ -201,6 +458,142 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_providers_code")),
     )
     op.create_table(
+        "repair_applications",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("enterprise_uscc", sa.String(length=18), nullable=False),
+        sa.Column("category_code", sa.String(length=32), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("commitment", sa.Text(), nullable=False),
+        sa.Column("rule", sa.String(length=300), nullable=False),
+        sa.Column("eligible_from", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=100), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.Column("repaired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "ledger_indexes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_repair_applications")),
+    )
+    with op.batch_alter_table("repair_applications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_repair_applications_enterprise_uscc"), ["enterprise_uscc"], unique=False
+        )
+        batch_op.create_index("ix_repair_applications_record_status", ["record_id", "status"], unique=False)
+
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_hash", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=True),
+        sa.Column("user_agent", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
+        sa.UniqueConstraint("session_hash", name=op.f("uq_web_sessions_session_hash")),
+    )
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_sessions_subject"), ["subject"], unique=False)
+
+    op.create_table(
+        "worker_processes",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("hostname", sa.String(length=255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("threads", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_worker_processes")),
+    )
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=True),
+        sa.Column("enterprise_name", sa.String(length=200), nullable=True),
+        sa.Column("rule_id", sa.String(length=64), nullable=True),
+        sa.Column("rule_version", sa.Integer(), nullable=True),
+        sa.Column("severity", sa.String(length=8), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("category_code", sa.String(length=32), nullable=True),
+        sa.Column("record_id", sa.BigInteger(), nullable=True),
+        sa.Column("basis", sa.String(length=16), nullable=True),
+        sa.Column("authorization_id", sa.String(length=36), nullable=True),
+        sa.Column("loan_id", sa.String(length=64), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acked_by", sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institutions.id"], name=op.f("fk_alerts_institution_id_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        sa.UniqueConstraint("institution_id", "dedupe_key", name=op.f("uq_alerts_institution_id_dedupe_key")),
+    )
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_alerts_institution_created", ["institution_id", "created_at"], unique=False)
+
+    op.create_table(
+        "authorizations",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("enterprise_uscc", sa.String(length=18), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=True),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column(
+            "categories",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("data_from", sa.Date(), nullable=True),
+        sa.Column("data_to", sa.Date(), nullable=True),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("catalog_version", sa.Integer(), nullable=False),
+        sa.Column("letter_template_version", sa.String(length=16), nullable=False),
+        sa.Column("letter_text", sa.Text(), nullable=False),
+        sa.Column("canonical", sa.Text(), nullable=False),
+        sa.Column(
+            "signature",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_ledger_index", sa.BigInteger(), nullable=True),
+        sa.Column("expired_noted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("use_count", sa.Integer(), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_authorizations_institution_id_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_authorizations")),
+    )
+    with op.batch_alter_table("authorizations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_authorizations_institution_id"), ["institution_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_authorizations_subject_institution", ["enterprise_uscc", "institution_id"], unique=False
+        )
+
+    op.create_table(
         "batches",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("provider_code", sa.String(length=64), nullable=False),
@@ -212,7 +605,7 @@ def upgrade() -> None:
         sa.Column("encoding", sa.String(length=16), nullable=True),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         sa.Column("mode", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("rows_total", sa.Integer(), nullable=False),
         sa.Column("accepted", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
@@ -229,15 +622,16 @@ def upgrade() -> None:
             name=op.f("fk_batches_catalog_version_id_catalog_versions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
-        sa.UniqueConstraint(
-            "provider_code",
-            "category_code",
-            "content_hash",
-            name=op.f("uq_batches_provider_code_category_code_content_hash"),
-        ),
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_batches_category_code"), ["category_code"], unique=False)
+        batch_op.create_index(
+            "ix_batches_content_once",
+            ["provider_code", "category_code", "content_hash"],
+            unique=True,
+            sqlite_where=sa.text("status <> 'rejected'"),
+            postgresql_where=sa.text("status <> 'rejected'"),
+        )
         batch_op.create_index(batch_op.f("ix_batches_provider_code"), ["provider_code"], unique=False)
 
     op.create_table(
@@ -262,6 +656,117 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("catalog_categories", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_catalog_categories_version_id"), ["version_id"], unique=False)
+
+    op.create_table(
+        "evaluation_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("guideline_version", sa.String(length=32), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("enterprises", sa.Integer(), nullable=False),
+        sa.Column("thin_files", sa.Integer(), nullable=False),
+        sa.Column(
+            "grade_counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("seconds", sa.Double(), nullable=True),
+        sa.Column("triggered_by", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["guideline_version"],
+            ["evaluation_guidelines.version"],
+            name=op.f("fk_evaluation_runs_guideline_version_evaluation_guidelines"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_runs")),
+    )
+    op.create_table(
+        "evaluation_scenarios",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column(
+            "size_classes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "industry_prefixes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("product", sa.String(length=100), nullable=True),
+        sa.Column(
+            "weights",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("guideline_version", sa.String(length=32), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_evaluation_scenarios_institution_id_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_scenarios")),
+    )
+    with op.batch_alter_table("evaluation_scenarios", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_evaluation_scenarios_institution_id"), ["institution_id"], unique=False
+        )
+
+    op.create_table(
+        "financing_products",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("amount_min_wan", sa.Numeric(precision=16, scale=4), nullable=False),
+        sa.Column("amount_max_wan", sa.Numeric(precision=16, scale=4), nullable=False),
+        sa.Column("term_min_months", sa.Integer(), nullable=False),
+        sa.Column("term_max_months", sa.Integer(), nullable=False),
+        sa.Column("rate_min", sa.Numeric(precision=8, scale=4), nullable=False),
+        sa.Column("rate_max", sa.Numeric(precision=8, scale=4), nullable=False),
+        sa.Column(
+            "size_classes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "industries",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "regions",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "rules",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("compensation_fund", sa.String(length=16), nullable=True),
+        sa.Column("guarantee_scheme", sa.String(length=200), nullable=True),
+        sa.Column("sharing_ratio", sa.Numeric(precision=6, scale=2), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_financing_products_institution_id_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_products")),
+    )
+    with op.batch_alter_table("financing_products", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_financing_products_institution_id"), ["institution_id"], unique=False
+        )
 
     op.create_table(
         "institution_assessments",
@@ -306,6 +811,31 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "job_records",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("worker_id", sa.String(length=36), nullable=True),
+        sa.Column("huey_task_id", sa.String(length=64), nullable=True),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["outbox_messages.id"], name=op.f("fk_job_records_message_id_outbox_messages")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_records")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_job_records_message_id")),
+    )
+    with op.batch_alter_table("job_records", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_records_kind"), ["kind"], unique=False)
+        batch_op.create_index("ix_job_records_status_updated", ["status", "updated_at"], unique=False)
+
+    op.create_table(
         "person_roles",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("person_key", sa.String(length=64), nullable=False),
@@ -324,6 +854,117 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_person_roles_person_key"), ["person_key"], unique=False)
 
     op.create_table(
+        "subscriptions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "regions",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "industries",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("schedule", sa.String(length=8), nullable=False),
+        sa.Column("delivery", sa.String(length=8), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("last_record_id", sa.BigInteger(), nullable=False),
+        sa.Column("deliveries_made", sa.Integer(), nullable=False),
+        sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institutions.id"], name=op.f("fk_subscriptions_institution_id_institutions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
+    )
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_subscriptions_institution_id"), ["institution_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_subscriptions_next_due_at"), ["next_due_at"], unique=False)
+
+    op.create_table(
+        "watchlist_entries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("basis", sa.String(length=16), nullable=False),
+        sa.Column("authorization_id", sa.String(length=36), nullable=True),
+        sa.Column("loan_id", sa.String(length=64), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("end_reason", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_watchlist_entries_institution_id_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_watchlist_entries")),
+    )
+    with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_watchlist_entries_authorization_id"), ["authorization_id"], unique=False
+        )
+        batch_op.create_index("ix_watchlist_entries_institution", ["institution_id", "active"], unique=False)
+        batch_op.create_index("ix_watchlist_entries_uscc_active", ["uscc", "active"], unique=False)
+
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("secret_enc", sa.String(length=500), nullable=False),
+        sa.Column("previous_secret_enc", sa.String(length=500), nullable=True),
+        sa.Column("previous_secret_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status_reason", sa.String(length=200), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institutions.id"],
+            name=op.f("fk_webhook_endpoints_institution_id_institutions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+    )
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_endpoints_institution_id"), ["institution_id"], unique=False
+        )
+
+    op.create_table(
+        "authorization_uses",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("authorization_id", sa.String(length=36), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("party", sa.String(length=120), nullable=False),
+        sa.Column("use", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column(
+            "categories",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("disclosure_id", sa.String(length=36), nullable=True),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["authorization_id"],
+            ["authorizations.id"],
+            name=op.f("fk_authorization_uses_authorization_id_authorizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_authorization_uses")),
+    )
+    with op.batch_alter_table("authorization_uses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_authorization_uses_authorization_id"), ["authorization_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_authorization_uses_disclosure_id"), ["disclosure_id"], unique=False
+        )
+
+    op.create_table(
         "batch_errors",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
@@ -336,6 +977,73 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("batch_errors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_batch_errors_batch_id"), ["batch_id"], unique=False)
+
+    op.create_table(
+        "financing_applications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("need_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("authorization_id", sa.String(length=36), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["need_id"],
+            ["financing_needs.id"],
+            name=op.f("fk_financing_applications_need_id_financing_needs"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["financing_products.id"],
+            name=op.f("fk_financing_applications_product_id_financing_products"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_applications")),
+    )
+    with op.batch_alter_table("financing_applications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_financing_applications_institution_id"), ["institution_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_financing_applications_need_id"), ["need_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_financing_applications_uscc"), ["uscc"], unique=False)
+
+    op.create_table(
+        "financing_loans",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=True),
+        sa.Column("amount_wan", sa.Numeric(precision=16, scale=4), nullable=False),
+        sa.Column("term_months", sa.Integer(), nullable=False),
+        sa.Column("rate", sa.Numeric(precision=8, scale=4), nullable=False),
+        sa.Column("credit_loan", sa.Boolean(), nullable=False),
+        sa.Column("first_loan", sa.Boolean(), nullable=False),
+        sa.Column("guarantee", sa.String(length=200), nullable=True),
+        sa.Column("granted_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "flags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=True),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["financing_products.id"],
+            name=op.f("fk_financing_loans_product_id_financing_products"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_loans")),
+    )
+    with op.batch_alter_table("financing_loans", schema=None) as batch_op:
+        batch_op.create_index("ix_financing_loans_inst_uscc", ["institution_id", "uscc"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_financing_loans_institution_id"), ["institution_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_financing_loans_uscc"), ["uscc"], unique=False)
 
     op.create_table(
         "records",
@@ -377,11 +1085,114 @@ def upgrade() -> None:
             "ix_records_subject_current", ["subject_key", "category_code", "is_current"], unique=False
         )
 
+    op.create_table(
+        "subscription_deliveries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("record_count", sa.Integer(), nullable=False),
+        sa.Column("from_record_id", sa.BigInteger(), nullable=False),
+        sa.Column("to_record_id", sa.BigInteger(), nullable=False),
+        sa.Column("file_path", sa.String(length=500), nullable=False),
+        sa.Column("sm3", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_subscription_deliveries_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_deliveries")),
+        sa.UniqueConstraint(
+            "subscription_id", "number", name=op.f("uq_subscription_deliveries_subscription_id_number")
+        ),
+    )
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("endpoint_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("alert_id", sa.String(length=36), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoints.id"],
+            name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+        sa.UniqueConstraint(
+            "endpoint_id", "message_id", name=op.f("uq_webhook_deliveries_endpoint_id_message_id")
+        ),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_alert_id"), ["alert_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_endpoint_id"), ["endpoint_id"], unique=False)
+
+    op.create_table(
+        "financing_evidence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("loan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "documents",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["loan_id"], ["financing_loans.id"], name=op.f("fk_financing_evidence_loan_id_financing_loans")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_evidence")),
+    )
+    with op.batch_alter_table("financing_evidence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_financing_evidence_loan_id"), ["loan_id"], unique=False)
+
+    op.create_table(
+        "financing_loan_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("loan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("amount_wan", sa.Numeric(precision=16, scale=4), nullable=True),
+        sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column("ledger_index", sa.BigInteger(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["loan_id"], ["financing_loans.id"], name=op.f("fk_financing_loan_events_loan_id_financing_loans")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_financing_loan_events")),
+    )
+    with op.batch_alter_table("financing_loan_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_financing_loan_events_loan_id"), ["loan_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("financing_loan_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_loan_events_loan_id"))
+
+    op.drop_table("financing_loan_events")
+    with op.batch_alter_table("financing_evidence", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_evidence_loan_id"))
+
+    op.drop_table("financing_evidence")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id"))
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_alert_id"))
+
+    op.drop_table("webhook_deliveries")
+    op.drop_table("subscription_deliveries")
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.drop_index("ix_records_subject_current")
         batch_op.drop_index(
@@ -392,15 +1203,52 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_records_batch_id"))
 
     op.drop_table("records")
+    with op.batch_alter_table("financing_loans", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_loans_uscc"))
+        batch_op.drop_index(batch_op.f("ix_financing_loans_institution_id"))
+        batch_op.drop_index("ix_financing_loans_inst_uscc")
+
+    op.drop_table("financing_loans")
+    with op.batch_alter_table("financing_applications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_applications_uscc"))
+        batch_op.drop_index(batch_op.f("ix_financing_applications_need_id"))
+        batch_op.drop_index(batch_op.f("ix_financing_applications_institution_id"))
+
+    op.drop_table("financing_applications")
     with op.batch_alter_table("batch_errors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_batch_errors_batch_id"))
 
     op.drop_table("batch_errors")
+    with op.batch_alter_table("authorization_uses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_authorization_uses_disclosure_id"))
+        batch_op.drop_index(batch_op.f("ix_authorization_uses_authorization_id"))
+
+    op.drop_table("authorization_uses")
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_endpoints_institution_id"))
+
+    op.drop_table("webhook_endpoints")
+    with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_watchlist_entries_uscc_active")
+        batch_op.drop_index("ix_watchlist_entries_institution")
+        batch_op.drop_index(batch_op.f("ix_watchlist_entries_authorization_id"))
+
+    op.drop_table("watchlist_entries")
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subscriptions_next_due_at"))
+        batch_op.drop_index(batch_op.f("ix_subscriptions_institution_id"))
+
+    op.drop_table("subscriptions")
     with op.batch_alter_table("person_roles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_person_roles_person_key"))
         batch_op.drop_index("ix_person_roles_enterprise")
 
     op.drop_table("person_roles")
+    with op.batch_alter_table("job_records", schema=None) as batch_op:
+        batch_op.drop_index("ix_job_records_status_updated")
+        batch_op.drop_index(batch_op.f("ix_job_records_kind"))
+
+    op.drop_table("job_records")
     with op.batch_alter_table("institution_status_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_institution_status_changes_institution_id"))
 
@@ -409,17 +1257,71 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_institution_assessments_institution_id"))
 
     op.drop_table("institution_assessments")
+    with op.batch_alter_table("financing_products", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_products_institution_id"))
+
+    op.drop_table("financing_products")
+    with op.batch_alter_table("evaluation_scenarios", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evaluation_scenarios_institution_id"))
+
+    op.drop_table("evaluation_scenarios")
+    op.drop_table("evaluation_runs")
     with op.batch_alter_table("catalog_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_categories_version_id"))
 
     op.drop_table("catalog_categories")
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_batches_provider_code"))
+        batch_op.drop_index(
+            "ix_batches_content_once",
+            sqlite_where=sa.text("status <> 'rejected'"),
+            postgresql_where=sa.text("status <> 'rejected'"),
+        )
         batch_op.drop_index(batch_op.f("ix_batches_category_code"))
 
     op.drop_table("batches")
+    with op.batch_alter_table("authorizations", schema=None) as batch_op:
+        batch_op.drop_index("ix_authorizations_subject_institution")
+        batch_op.drop_index(batch_op.f("ix_authorizations_institution_id"))
+
+    op.drop_table("authorizations")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_alerts_institution_created")
+
+    op.drop_table("alerts")
+    op.drop_table("worker_processes")
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_sessions_subject"))
+
+    op.drop_table("web_sessions")
+    with op.batch_alter_table("repair_applications", schema=None) as batch_op:
+        batch_op.drop_index("ix_repair_applications_record_status")
+        batch_op.drop_index(batch_op.f("ix_repair_applications_enterprise_uscc"))
+
+    op.drop_table("repair_applications")
     op.drop_table("providers")
     op.drop_table("persons")
+    op.drop_table("periodic_jobs")
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_messages_status_available")
+
+    op.drop_table("outbox_messages")
+    op.drop_table("operator_users")
+    with op.batch_alter_table("operator_alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_operator_alerts_subject_created")
+
+    op.drop_table("operator_alerts")
+    with op.batch_alter_table("objections", schema=None) as batch_op:
+        batch_op.drop_index("ix_objections_status_deadline")
+        batch_op.drop_index("ix_objections_record_status")
+        batch_op.drop_index(batch_op.f("ix_objections_enterprise_uscc"))
+
+    op.drop_table("objections")
+    with op.batch_alter_table("objection_attachments", schema=None) as batch_op:
+        batch_op.drop_index("ix_objection_attachments_owner")
+
+    op.drop_table("objection_attachments")
+    op.drop_table("monitoring_cursors")
     op.drop_table("ledger_nodes")
     op.drop_table("ledger_head")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
@@ -431,16 +1333,36 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ledger_checkpoints_issued_at"))
 
     op.drop_table("ledger_checkpoints")
+    with op.batch_alter_table("interface_fetches", schema=None) as batch_op:
+        batch_op.drop_index("ix_interface_fetches_subject")
+
+    op.drop_table("interface_fetches")
     op.drop_table("institutions")
     with op.batch_alter_table("holiday_schedules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_holiday_schedules_year"))
 
     op.drop_table("holiday_schedules")
+    with op.batch_alter_table("financing_needs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_financing_needs_uscc"))
+
+    op.drop_table("financing_needs")
+    with op.batch_alter_table("evaluations", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluations_uscc")
+        batch_op.drop_index("ix_evaluations_run", postgresql_using="brin")
+        batch_op.drop_index("ix_evaluations_evaluated_at", postgresql_using="brin")
+
+    op.drop_table("evaluations")
+    op.drop_table("evaluation_guidelines")
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
         batch_op.drop_index("ix_enterprises_region_industry")
         batch_op.drop_index(batch_op.f("ix_enterprises_legal_rep_key"))
 
     op.drop_table("enterprises")
+    with op.batch_alter_table("disclosures", schema=None) as batch_op:
+        batch_op.drop_index("ix_disclosures_subject_created")
+        batch_op.drop_index("ix_disclosures_party_created")
+
+    op.drop_table("disclosures")
     op.drop_table("catalog_versions")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_subject"))
