@@ -20,21 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def _prepare(url: str | None, data_dir: Path) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url is None:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    parsed = make_url(url)
-    name = f"{parsed.database or 'fincredit'}_ledger_bench"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fresh_db import fresh_database  # noqa: E402
 
 
 def _payload(i: int) -> tuple[str, dict, list[str]]:
@@ -46,7 +33,7 @@ def _payload(i: int) -> tuple[str, dict, list[str]]:
 def run(entries: int, batch: int, url: str | None, proofs: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     os.environ["FINCREDIT_DATA_DIR"] = str(data_dir)
-    db_url = _prepare(url, data_dir)
+    db_url = fresh_database(url, data_dir, "ledger_bench")
     os.environ["FINCREDIT_DATABASE_URL"] = db_url
     from fincredit import db
     from fincredit.crypto import ensure_keyring, get_keyring
