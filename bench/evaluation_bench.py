@@ -233,7 +233,7 @@ def run(size: int, url: str | None, seed: int) -> dict[str, Any]:
         with db.session_scope() as session:
             pid = _backend(session)
             s0 = _server_cpu(pid)
-            summary = service.evaluate_all(session, as_of=AS_OF, triggered_by="bench")
+            summary = service.evaluate_all(session, as_of=AS_OF, triggered_by="bench", snapshot_reads=True)
         server = _server_cpu(pid) - s0
         runs.append({"seconds": time.perf_counter() - t0, "timings": summary.timings, "enterprises": summary.enterprises,
                      "thin_files": summary.thin_files, "grades": summary.grade_counts, "load": load,

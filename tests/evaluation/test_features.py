@@ -162,5 +162,10 @@ def test_evaluate_command_prints_a_summary(db) -> None:  # type: ignore[no-untyp
     assert "已评价 2 家企业" in result.output and "薄档案（数据不足）1 家" in result.output
     again = runner.invoke(app, ["evaluate", "--uscc", uscc(13), "--as-of", AS_OF.isoformat(), "--json"])
     assert again.exit_code == 0 and '"enterprises": 1' in again.output
+    third = runner.invoke(app, ["evaluate", "--as-of", AS_OF.isoformat()])  # retires the earlier results
+    assert third.exit_code == 0, third.output
+    with session_scope() as s:
+        rows = s.execute(select(Evaluation.uscc, Evaluation.is_current)).all()
+    assert len(rows) == 5 and sorted(u for u, current in rows if current) == [uscc(13), uscc(14)]
     bad = runner.invoke(app, ["evaluate", "--as-of", "31/10/2026"])
     assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.output

@@ -59,7 +59,8 @@ def evaluate(
             if uscc:
                 summary = service.evaluate_enterprises(session, uscc, as_of=day, triggered_by="cli", progress=tick)
             else:
-                summary = service.evaluate_all(session, as_of=day, triggered_by="cli", progress=tick)
+                summary = service.evaluate_all(session, as_of=day, triggered_by="cli", progress=tick,
+                                               snapshot_reads=True)
     except DomainError as exc:
         _fail(exc.message)
     if as_json:

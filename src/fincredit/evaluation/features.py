@@ -103,11 +103,15 @@ def _plan(g: Guideline) -> dict[str, _Read]:
     return reads
 
 
+def _texts(c: Condition) -> list[str]:
+    """The condition's values as stored text (booleans: PostgreSQL true/false, SQLite 1/0)."""
+    values = c.value if isinstance(c.value, list) else [c.value]
+    return [t for v in values for t in (TRUE_TEXTS if v is True else ["false", "0"] if v is False else [str(v)])]
+
+
 def _sql_condition(dialect: str, c: Condition) -> str:
     col = repository.json_text(dialect, c.field)
-    values = c.value if isinstance(c.value, list) else [c.value]
-    texts = [t for v in values for t in (TRUE_TEXTS if v is True else ["false", "0"] if v is False else [str(v)])]
-    listed = ", ".join(repository.literal(t) for t in texts)
+    listed = ", ".join(repository.literal(t) for t in _texts(c))
     if c.op in ("eq", "in"):
         return f"{col} IN ({listed})"
     return f"({col} IS NULL OR {col} NOT IN ({listed}))"
@@ -115,8 +119,7 @@ def _sql_condition(dialect: str, c: Condition) -> str:
 
 def _condition(c: Condition) -> pl.Expr:
     col = pl.col(c.field)
-    values = c.value if isinstance(c.value, list) else [c.value]
-    texts = [t for v in values for t in (TRUE_TEXTS if v is True else ["false", "0"] if v is False else [str(v)])]
+    texts = _texts(c)
     if c.op in ("eq", "in"):
         return col.is_in(texts).fill_null(False)
     return col.is_null() | ~col.is_in(texts)
@@ -155,12 +158,20 @@ def _value(s: Source) -> pl.Expr:
     return pl.when(pl.any_horizontal([c.is_not_null() for c in cols])).then(total)
 
 
+def _newest(frame: pl.DataFrame, order_by: str | None, single: bool) -> pl.DataFrame:
+    """Each enterprise's newest record(s) by ``order_by`` (all of them when there is no order);
+    ``single``: the category holds one current record per subject, nothing to choose."""
+    if not order_by:
+        return frame
+    if single:
+        return frame.filter(pl.col(order_by).is_not_null())
+    return frame.with_columns(_order(order_by).alias("_o")).filter(
+        pl.col("_o").is_not_null() & (pl.col("_o") == pl.col("_o").max().over(KEY)))
+
+
 def _latest(ind: Indicator, frame: pl.DataFrame) -> pl.DataFrame:
-    """_k, value: the newest record(s) per enterprise, aggregated."""
+    """_k, value: the enterprise's newest record(s) (``_newest``), aggregated."""
     s = ind.source
-    if s.order_by:
-        frame = frame.with_columns(_order(s.order_by).alias("_o")).filter(
-            pl.col("_o").is_not_null() & (pl.col("_o") == pl.col("_o").max().over(KEY)))
     if ind.categorical:
         if s.agg == "best":
             rank = {v: k for k, b in enumerate(ind.bins) for v in b.values or []}
@@ -304,9 +315,14 @@ def _read(queries: _Queries, g: Guideline, cats: dict[str, CategoryDef], as_of: 
         future = pending.pop(0)
         pending.append(submit(k + PREFETCH))
         records = _keyed(future.result(), "subject_key", seed, keep=read.person_keys)  # type: ignore[union-attr]
+        single = cats[code].natural_key == [cats[code].subject_field.name]
+        selected: dict[tuple, pl.DataFrame] = {}  # uses sharing filters (and order) share the work
         for use in read.uses:
             ind = use.indicator
-            rows = records.filter(_filters(use, read, cats, as_of))
+            signature = (use.date_field, use.recent_days, repr(use.where), use.active_until_field)
+            if signature not in selected:
+                selected[signature] = records.filter(_filters(use, read, cats, as_of))
+            rows = selected[signature]
             if ind.source.kind == "count":
                 if bulk and use.part is not None and use.part.match == "legal_rep":
                     population = _with_representatives(queries, population, rows)
@@ -314,12 +330,15 @@ def _read(queries: _Queries, g: Guideline, cats: dict[str, CategoryDef], as_of: 
                 results.setdefault(ind.id, []).append(part)
                 covered.setdefault(code, []).append(part.filter(pl.col("n") > 0).get_column(KEY))
                 continue
+            order = (*signature, ind.source.order_by)
+            if order not in selected:
+                selected[order] = _newest(rows, ind.source.order_by, single)
             if ind.source.kind == "trend":
                 sql = _history_sql(connection, read, ind, cats, as_of, subjects[code])
                 past = _keyed(queries.submit(read, sql, current=False).result(), "subject_key", seed)
-                value = _trend(ind, rows, past.filter(_filters(use, read, cats, as_of)), cats)
+                value = _trend(ind, selected[order], past.filter(_filters(use, read, cats, as_of)), cats)
             else:
-                value = _latest(ind, rows)
+                value = _latest(ind, selected[order])
             value = value.filter(pl.col("value").is_not_null())
             results.setdefault(ind.id, []).append(value.rename({"value": "n"}))
             covered.setdefault(code, []).append(value.get_column(KEY))

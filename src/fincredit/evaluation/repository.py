@@ -65,21 +65,22 @@ def fetch(connection: Connection, sql: str, columns: Sequence[str], *, bulk: boo
     schema = {c: pl.String for c in columns}
     if bulk and dialect(connection) == "postgresql":
         fields = ", ".join(f"coalesce(t.{c}::text, '')" for c in columns)
-        agg = f"SELECT string_agg(concat_ws(E'\\x1f', {fields}), E'\\n') FROM ({sql}) AS t"
+        agg = f"SELECT convert_to(string_agg(concat_ws(E'\\x1f', {fields}), E'\\n'), 'UTF8') FROM ({sql}) AS t"
         # One category's current records through the partial index (category_code, …) WHERE
         # is_current: a bitmap scan reads only that category's pages, where the planner would
         # otherwise scan the whole records table once per category. No JIT for these short plans.
         connection.exec_driver_sql("SET LOCAL jit = off")
         if by_index:
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        try:
-            blocks = [row[0] for row in connection.exec_driver_sql(agg) if row[0]]
+        try:  # bytea in binary format: the bytes as they are, no text decoding and re-encoding
+            raw = connection.connection.driver_connection
+            with raw.cursor(binary=True) as cur:  # type: ignore[union-attr]
+                data = cur.execute(agg).fetchone()[0]
         finally:
             if by_index:
                 connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
-        if not blocks:
+        if not data:
             return pl.DataFrame(schema=schema)
-        data = "\n".join(blocks).encode()
         return pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(columns), schema=schema,
                            separator="\x1f", quote_char=None)
     rows = connection.exec_driver_sql(sql).fetchall()

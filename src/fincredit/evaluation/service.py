@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,9 +105,15 @@ class RunSummary:
 
 
 def evaluate_all(session: Session, *, as_of: dt.date | None = None, triggered_by: str = "",
-                 progress: Progress | None = None) -> RunSummary:
-    """Evaluate every registered enterprise (存续/在业) with the current guideline."""
-    return _run(session, None, as_of=as_of, triggered_by=triggered_by, progress=progress)
+                 progress: Progress | None = None, snapshot_reads: bool = False) -> RunSummary:
+    """Evaluate every registered enterprise (存续/在业) with the current guideline.
+
+    ``snapshot_reads`` (PostgreSQL; ``fincredit evaluate`` uses it): read the records on a second
+    connection — a snapshot of what is committed — while this transaction retires the previous
+    results concurrently. Only for a session that has not itself changed records or enterprises.
+    """
+    return _run(session, None, as_of=as_of, triggered_by=triggered_by, progress=progress,
+                snapshot_reads=snapshot_reads)
 
 
 def evaluate_enterprises(session: Session, usccs: Sequence[str], *, as_of: dt.date | None = None,
@@ -117,7 +124,7 @@ def evaluate_enterprises(session: Session, usccs: Sequence[str], *, as_of: dt.da
 
 
 def _run(session: Session, usccs: list[str] | None, *, as_of: dt.date | None, triggered_by: str,
-         progress: Progress | None) -> RunSummary:
+         progress: Progress | None, snapshot_reads: bool = False) -> RunSummary:
     started = time.perf_counter()
     tick = progress or (lambda label: None)
     g = current_guideline(session)
@@ -131,21 +138,21 @@ def _run(session: Session, usccs: list[str] | None, *, as_of: dt.date | None, tr
     repository.add(session, run)
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    if usccs is not None and not usccs:
-        features = pl.DataFrame()
-    else:
-        subset = usccs if usccs is None or len(usccs) <= BULK_THRESHOLD else None
-        features = read_features(session.connection(), g, catalog.categories, as_of, subset, progress=tick)
-        if usccs is not None and subset is None:
-            features = features.filter(pl.col("uscc").is_in(usccs))
-    timings["read_features"] = time.perf_counter() - mark
+    retire = _retire_in_background(session, usccs, since_run) if snapshot_reads else None
+    try:
+        features = _features(session, g, catalog.categories, as_of, usccs, tick, separate=retire is not None)
+        timings["read_features"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        results = score_frame(features, g) if features.height else pl.DataFrame()
+        timings["score"] = time.perf_counter() - mark
+        tick("score")
+    finally:
+        if retire is not None:
+            retire.result()  # the session is the main thread's again (raises the UPDATE's error)
     mark = time.perf_counter()
-    results = score_frame(features, g) if features.height else pl.DataFrame()
-    timings["score"] = time.perf_counter() - mark
-    tick("score")
-    mark = time.perf_counter()
-    repository.lock_results(session)
-    repository.mark_not_current(session, usccs, since_run)
+    if retire is None:
+        repository.lock_results(session)
+        repository.mark_not_current(session, usccs, since_run)
     if results.height:
         repository.write_results(session, results, run_id=run.id, version=g.version, evaluated_at=now)
     timings["write"] = time.perf_counter() - mark
@@ -160,6 +167,40 @@ def _run(session: Session, usccs: list[str] | None, *, as_of: dt.date | None, tr
     log.info("evaluation_run", run_id=run.id, kind=run.kind, enterprises=run.enterprises, seconds=run.seconds)
     return RunSummary(run.id, run.kind, g.version, as_of, run.enterprises, run.thin_files, run.grade_counts,
                       run.seconds, {k: round(v, 3) for k, v in timings.items()})
+
+
+def _retire_in_background(session: Session, usccs: list[str] | None, since_run: int) -> Future[int] | None:
+    """A full run on PostgreSQL retires the previous results (one UPDATE of every current row) on
+    the run's own connection in a thread, while the features are read on a second connection; the
+    main thread does not touch the session until the UPDATE is done."""
+    if usccs is not None or session.connection().dialect.name != "postgresql":
+        return None
+
+    def retire() -> int:
+        repository.lock_results(session)
+        return repository.mark_not_current(session, None, since_run)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluation-retire") as pool:
+        return pool.submit(retire)
+
+
+def _features(session: Session, g: Guideline, categories: dict, as_of: dt.date, usccs: list[str] | None,
+              tick: Progress, *, separate: bool) -> pl.DataFrame:
+    if usccs is not None and not usccs:
+        return pl.DataFrame()
+    subset = usccs if usccs is None or len(usccs) <= BULK_THRESHOLD else None
+    if not separate:
+        features = read_features(session.connection(), g, categories, as_of, subset, progress=tick)
+    else:  # one consistent snapshot of the records, apart from the run's own transaction
+        engine = session.get_bind()
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as reader:  # type: ignore[union-attr]
+            try:
+                features = read_features(reader, g, categories, as_of, subset, progress=tick)
+            finally:
+                reader.rollback()
+    if usccs is not None and subset is None:
+        features = features.filter(pl.col("uscc").is_in(usccs))
+    return features
 
 
 # -- reading -------------------------------------------------------------------------------------
