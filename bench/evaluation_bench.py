@@ -251,9 +251,12 @@ def section(r: dict[str, Any], command: str) -> str:
     grades = ", ".join(f"{g} {c:,}" for g, c in second["grades"].items())
     return "\n".join([
         "## Evaluation", "",
-        "The basic evaluation of every registered enterprise end to end — read features (one set-based query per",
-        "category, COPY on PostgreSQL), score with the vectorised engine, write the results (one UPDATE retiring",
-        "the previous results, COPY of the new ones) — each run one transaction, committed.", "",
+        "The basic evaluation of every registered enterprise end to end, as `fincredit evaluate` runs it: read",
+        "features (one set-based query per category, its rows returned as one text block and parsed by polars;",
+        "the next category is read while polars processes the last), score with the vectorised engine, write",
+        "the results (one UPDATE retiring the previous results, run concurrently with the reads; COPY of the",
+        "new ones) — each run one transaction, committed. The records are generated directly (not through",
+        "collection): the latest month of the monthly categories, one superseded tax record per taxpayer.", "",
         f"`{command}`", "",
         f"{r['database']}: {r['enterprises_total']:,} enterprises in the base ({second['enterprises']:,} 存续 evaluated), "
         f"{r['records']:,} records; 2-core machine.", "",
