@@ -27,23 +27,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fresh_db import fresh_database  # noqa: E402
+
 AS_OF = dt.date(2026, 10, 31)
-
-
-def _prepare(url: str | None, data_dir: Path) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url is None:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    parsed = make_url(url)
-    name = f"{parsed.database or 'fincredit'}_evaluation_bench"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def _json(fields: dict[str, pl.Expr]) -> pl.Expr:
@@ -210,7 +197,7 @@ def _server_cpu(backend: int | None) -> float:
 def run(size: int, url: str | None, seed: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="evaluation-bench-"))
     os.environ["FINCREDIT_DATA_DIR"] = str(data_dir)
-    os.environ["FINCREDIT_DATABASE_URL"] = _prepare(url, data_dir)
+    os.environ["FINCREDIT_DATABASE_URL"] = fresh_database(url, data_dir, "evaluation_bench")
     from fincredit import db
     from fincredit.bootstrap import initialize
     from fincredit.evaluation import service
