@@ -17,7 +17,7 @@ from fincredit.db import utcnow
 from fincredit.disclosure.service import RELATION_CHECKS
 from fincredit.errors import Conflict, NotFound, Unprocessable
 from fincredit.financing.models import Application, Loan, LoanEvent, Product
-from fincredit.financing.service import institution_of
+from fincredit.financing.service import institution_of, plain
 from fincredit.ledger import service as ledger
 from fincredit.registry.models import Enterprise
 
@@ -154,7 +154,8 @@ def add_event(session: Session, principal: Principal, loan_id: int, kind: str, a
     if kind == "repaid" or (amount is not None and kind in ("overdue", "defaulted")):
         value = _money(amount, "金额")
     if kind == "repaid" and value is not None and value > outstanding(loan, events):
-        raise Unprocessable(f"还款金额超过未偿本金 {outstanding(loan, events):g} 万元", code="repayment_exceeds_balance")
+        raise Unprocessable(f"还款金额超过未偿本金 {plain(outstanding(loan, events))} 万元",
+                            code="repayment_exceeds_balance")
     event = LoanEvent(loan_id=loan.id, kind=kind, amount_wan=value, on_date=on_date, recorded_at=utcnow())
     session.add(event)
     session.flush()

@@ -137,11 +137,16 @@ def need_out(n: FinancingNeed) -> dict[str, Any]:
             "created_at": n.created_at.isoformat()}
 
 
+def plain(value: Decimal) -> str:
+    """300.0000 → "300", 50.5000 → "50.5" (amounts in messages people read)."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def _fit_checks(p: Product, need: FinancingNeed, values: dict[str, Any]) -> list[dict[str, Any]]:
     amount = Decimal(need.amount_wan)
     checks = [
         {"check": "amount", "passed": p.amount_min_wan <= amount <= p.amount_max_wan,
-         "reason": f"需求金额 {amount:g} 万元，产品额度 {p.amount_min_wan:g}–{p.amount_max_wan:g} 万元"},
+         "reason": f"需求金额 {plain(amount)} 万元，产品额度 {plain(p.amount_min_wan)}–{plain(p.amount_max_wan)} 万元"},
         {"check": "term", "passed": p.term_min_months <= need.term_months <= p.term_max_months,
          "reason": f"需求期限 {need.term_months} 个月，产品期限 {p.term_min_months}–{p.term_max_months} 个月"},
     ]

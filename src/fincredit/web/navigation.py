@@ -20,7 +20,8 @@ _MENUS: dict[str, list[tuple[str, str]]] = {
     "institution": [
         ("/institution", "首页"), ("/institution/lookup", "企业查询"), ("/institution/authorizations", "获得的授权"),
         ("/institution/alerts", "预警通知"), ("/institution/watchlist", "监测名单"),
-        ("/institution/push", "推送与订阅"), ("/institution/tokens", "访问令牌"), ("/institution/loans", "申请与贷款"),
+        ("/institution/push", "推送与订阅"), ("/institution/tokens", "访问令牌"), ("/institution/applications", "融资申请"),
+        ("/institution/loans", "贷款反馈"), ("/institution/products", "金融产品"),
     ],
     "admin": [
         ("/operator", "监测看板"), ("/operator/catalog", "共享清单"), ("/operator/providers", "数据提供单位"),

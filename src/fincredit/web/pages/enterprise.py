@@ -1,8 +1,9 @@
-"""企业端: the enterprise's own credit (raw, free), evaluation, who has seen its data, later sections.
+"""企业端: the enterprise's own credit (raw, free), evaluation, who has seen its data, its 苏信码.
 
 Every figure comes from the capabilities' services: ``disclosure.views.own_credit`` (the PDP grants
 the enterprise raw access to its own data), ``evaluation.service``, ``disclosure.service.list_about``
-and the ledger's receipts. Authorizations live in ``enterprise_authorizations``.
+and the ledger's receipts. Authorizations live in ``enterprise_authorizations``,
+financing needs in ``enterprise_financing``.
 """
 
 from __future__ import annotations
@@ -82,16 +83,6 @@ def receipt(index: int, db: DB, user: EnterpriseUser) -> Response:
     body = json.dumps(ledger.receipt(db, index), ensure_ascii=False, indent=2)
     return Response(body, media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="receipt-{index}.json"', "Cache-Control": "no-store"})
-
-
-def _later(request: Request, user, title: str, key: str) -> HTMLResponse:  # type: ignore[no-untyped-def]
-    return render(request, "enterprise/later.html", {"title": title, "section": key,
-                                                     "breadcrumb": _crumbs((title, ""))}, user=user)
-
-
-@router.get("/financing", response_class=HTMLResponse)
-def financing(request: Request, db: DB, user: EnterpriseUser) -> HTMLResponse:
-    return _later(request, user, "融资需求与匹配产品", "financing")
 
 
 @router.get("/sucode", response_class=HTMLResponse)

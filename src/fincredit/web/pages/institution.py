@@ -18,6 +18,7 @@ from fincredit.disclosure import service as disclosure_service
 from fincredit.disclosure import verification, views
 from fincredit.disclosure.ratelimit import rate_limited_institution
 from fincredit.errors import DomainError, Forbidden, NotFound
+from fincredit.financing import service as financing
 from fincredit.monitoring import alerts, watchlist
 from fincredit.registry.accounts import normalise_uscc
 from fincredit.web.pagekit import (
@@ -46,6 +47,8 @@ def dashboard(request: Request, db: DB, user: InstitutionUser) -> HTMLResponse:
         "unacked": len(alerts.list_alerts(db, inst, limit=1000, unacked=True)),
         "watching": len(watchlist.list_entries(db, inst, active_only=True, limit=1000)),
         "active_grants": sum(1 for a in granted if a.effective_status(now) == "active"),
+        "pending_applications": sum(1 for a in financing.list_applications(db, user.principal, 500, 0)
+                                    if a.status == "submitted"),
         "received": disclosure_service.list_received(db, user.principal, 10, 0)}, user=user)
 
 

@@ -1,4 +1,4 @@
-"""机构端: alerts (acknowledge), watchlist, webhook and subscription settings, tokens, later sections.
+"""机构端: alerts (acknowledge), watchlist, webhook and subscription settings, tokens.
 
 Each action calls the monitoring or institutions service the API calls, for this institution only.
 """
@@ -173,9 +173,3 @@ def token_revoke(token_id: int, request: Request, db: DB, user: InstitutionUser,
     if token_id == user.principal.token_id:
         return redirect("/login/institution", "当前登录所用的令牌已吊销，请使用其他令牌重新登录", "info")
     return redirect("/institution/tokens", "令牌已吊销，立即生效")
-
-
-@router.get("/loans", response_class=HTMLResponse)
-def loans(request: Request, db: DB, user: InstitutionUser) -> HTMLResponse:
-    return render(request, "institution/loans.html", {
-        "title": "融资申请与贷款反馈", "breadcrumb": [*CRUMBS, ("申请与贷款", "")]}, user=user)

@@ -1,4 +1,4 @@
-"""Public pages: the home page, the published evaluation guideline, 苏信码 and products (links)."""
+"""Public pages: the home page, the published evaluation guideline, 苏信码 and the product listing."""
 
 from __future__ import annotations
 
@@ -53,6 +53,24 @@ def sucode(request: Request, db: DB, user: OptionalUser, token: str = "") -> Res
 
 
 @router.get("/products", response_class=HTMLResponse)
-def products(request: Request, db: DB, user: OptionalUser) -> HTMLResponse:
+def products(request: Request, db: DB, user: OptionalUser, type: str = "", fund: str = "") -> HTMLResponse:
+    """The active products of active institutions (``financing.service.list_products``), with their
+    conditions in Chinese; filter by type and by risk-compensation fund."""
+    from fincredit.financing import service as financing
+    from fincredit.institutions.service import KIND_LABELS, list_institutions
+    from fincredit.web.pages.financing_forms import product_view
+
+    institutions = {i.id: i for i in list_institutions(db, status="active", limit=10_000)}
+    rows = [p for p in financing.list_products(db, limit=1000) if p.institution_id in institutions]
+    type_counts = {code: sum(1 for p in rows if p.type == code) for code in financing.PRODUCT_TYPES}
+    if type in financing.PRODUCT_TYPES:
+        rows = [p for p in rows if p.type == type]
+    if fund in financing.COMPENSATION_FUNDS:
+        rows = [p for p in rows if p.compensation_fund == fund]
+    items = [product_view(financing.product_out(p), institutions[p.institution_id].name)
+             | {"institution_kind": KIND_LABELS.get(institutions[p.institution_id].kind, "")} for p in rows]
     return render(request, "public/products.html", {
-        "title": "金融产品", "breadcrumb": [("首页", "/"), ("金融产品", "")]}, user=user)
+        "title": "金融产品", "breadcrumb": [("首页", "/"), ("金融产品", "")], "items": items,
+        "type_options": [(code, f"{label}（{type_counts[code]}）") for code, label in financing.PRODUCT_TYPES.items()],
+        "fund_options": list(financing.COMPENSATION_FUNDS.items()), "form": {"type": type, "fund": fund},
+        "enterprise": bool(user and user.role == "enterprise")}, user=user)
