@@ -33,6 +33,7 @@ SUB_APPS: list[tuple[str, str, str]] = [
 COMMANDS: list[tuple[str, str]] = [("fincredit.collection.cli", "ingest"), ("fincredit.collection.cli", "quality")]
 COMMANDS += [("fincredit.worker.cli", "worker_command"), ("fincredit.worker.cli", "jobs_command")]
 COMMANDS += [("fincredit.synth.cli", "synth")]
+COMMANDS += [("fincredit.statistics.cli", "report")]
 
 
 @app.callback()

@@ -31,6 +31,20 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return "\ufeff" + buf.getvalue()
 
 
+@router.get("/report", summary="定期通报（PDF 或 HTML）", response_model=None)
+def report(session: SessionDep, _: AdminDep, period: str = Query(..., description="YYYY-MM"),
+           format: str = Query("pdf", pattern="^(pdf|html)$")) -> Response:
+    from fincredit.statistics.report import generate_html
+    from fincredit.statistics.report_pdf import html_to_pdf
+
+    html = generate_html(session, period)
+    name = f"fincredit-report-{period}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "html":
+        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(html_to_pdf(html), media_type="application/pdf", headers=headers)
+
+
 @router.get("/{figure}", summary="统计指标（按期间与维度）", response_model=None)
 def figure(figure: str, session: SessionDep, _: AdminDep,
            by: str | None = Query(None, description="city | industry | size_class | institution | provider | "

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from fincredit.authorization.models import Authorization, AuthorizationUse
@@ -30,6 +30,7 @@ FIGURE_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "loans": ("city", "industry", "size_class", "institution", "product"),
     "collection": ("provider", "category"),
     "objections": ("city", "industry", "size_class", "category"),
+    "timeliness": ("provider", "category"),
 }
 
 
@@ -90,22 +91,22 @@ def _rows(session: Session, stmt) -> dict[Any, Any]:  # type: ignore[no-untyped-
 
 
 def registrations(session: Session, period: Period, by: str = "", filters: Filters = Filters()) -> list[dict]:
-    """Accounts created in the period, cumulative accounts at its end, and their share of live enterprises."""
+    """Accounts created in the period, cumulative accounts at its end, and their share of live enterprises.
+    One pass over the base fully joined with the accounts (an account whose enterprise is not in the base
+    still counts, under an unknown key)."""
     key = _enterprise_key(by).label("key")
-    flows = _filter(select(key, func.count(Account.id).label("n")).select_from(Account)
-                    .join(Enterprise, Enterprise.uscc == Account.uscc, isouter=True)
-                    .where(_in(Account.created_at, period)).group_by(key), filters)
-    cumul = _filter(select(key, func.count(Account.id).label("n")).select_from(Account)
-                    .join(Enterprise, Enterprise.uscc == Account.uscc, isouter=True)
-                    .where(Account.created_at < period.hi).group_by(key), filters)
-    live = _filter(select(key, func.count(Enterprise.uscc).label("n"))
-                   .where(Enterprise.status.in_(ACTIVE_STATUSES)).group_by(key), filters)
-    f, c, lv = _rows(session, flows), _rows(session, cumul), _rows(session, live)
+    live = Enterprise.status.in_(ACTIVE_STATUSES)
+    stmt = _filter(select(key, func.sum(case((live, 1), else_=0)).label("live"),
+                          func.sum(case((Account.created_at < period.hi, 1), else_=0)).label("cumulative"),
+                          func.sum(case((_in(Account.created_at, period), 1), else_=0)).label("created"))
+                   .select_from(Enterprise).join(Account, Account.uscc == Enterprise.uscc, full=True)
+                   .group_by(key), filters)
     out = []
-    for k in sorted(set(f) | set(c) | set(lv), key=lambda x: x or ""):
-        cum = int(c[k].n) if k in c else 0
-        base = int(lv[k].n) if k in lv else 0
-        out.append({"key": k, "accounts_created": int(f[k].n) if k in f else 0, "accounts_cumulative": cum,
+    for k, r in sorted(_rows(session, stmt).items(), key=lambda kv: kv[0] or ""):
+        cum, base = int(r.cumulative or 0), int(r.live or 0)
+        if not (cum or base or r.created):
+            continue
+        out.append({"key": k, "accounts_created": int(r.created or 0), "accounts_cumulative": cum,
                     "live_enterprises": base, "registered_share": _share(cum, base)})
     return out
 
@@ -117,7 +118,10 @@ def authorizations(session: Session, period: Period, by: str = "", filters: Filt
                    func.sum(case((and_(Authorization.revoked_at.is_not(None), _in(Authorization.revoked_at, period)),
                                   1), else_=0)).label("revoked"))
             .select_from(Authorization).join(Enterprise, Enterprise.uscc == Authorization.enterprise_uscc,
-                                              isouter=True).group_by(key))
+                                              isouter=True)
+            .where(or_(_in(Authorization.created_at, period),
+                       and_(Authorization.revoked_at.is_not(None), _in(Authorization.revoked_at, period))))
+            .group_by(key))
     uses = (select(key, func.count(AuthorizationUse.id).label("used"),
                    func.count(func.distinct(AuthorizationUse.authorization_id)).label("used_authorizations"))
             .select_from(AuthorizationUse).join(Authorization, Authorization.id == AuthorizationUse.authorization_id)
@@ -232,5 +236,46 @@ def objections(session: Session, period: Period, by: str = "", filters: Filters 
     return out
 
 
+def timeliness(session: Session, period: Period, by: str = "provider", filters: Filters = Filters()) -> list[dict]:
+    """Timeliness (及时性) at the period's end of every (provider, category) a provider is responsible for or
+    delivered: on time when its newest accepted batch (completed, or received, before the period's end) is
+    at most the category's update cycle old; late when it is older, or when nothing arrived although the
+    catalog's due date has passed; not yet due otherwise."""
+    from fincredit.catalog.service import get_catalog
+    from fincredit.collection.models import Provider
+
+    catalog = get_catalog(session)
+    done = func.coalesce(Batch.completed_at, Batch.received_at)
+    newest: dict[tuple[str, str], Any] = {
+        (r.provider_code, r.category_code): r.newest for r in session.execute(
+            select(Batch.provider_code, Batch.category_code, func.max(done).label("newest"))
+            .where(Batch.status != "rejected", done < period.hi).group_by(Batch.provider_code, Batch.category_code))}
+    pairs = set(newest)
+    for prov in session.execute(select(Provider.code, Provider.categories)):
+        pairs.update((prov.code, c) for c in prov.categories or [])
+    groups: dict[str, dict[str, int]] = {}
+    for prov, code in pairs:
+        cat = catalog.categories.get(code)
+        when = newest.get((prov, code))
+        if isinstance(when, str):  # SQLite aggregates return text
+            when = dt.datetime.fromisoformat(when)
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            cycle = cat.update_cycle_days if cat else None
+            state = "on_time" if cycle is None or (period.hi - when).total_seconds() <= cycle * 86400 else "late"
+        else:
+            due = cat.due if cat else None
+            state = "not_due" if cat is None or (due is not None and due > period.end) else "late"
+        k = prov if by == "provider" else code if by == "category" else "total"
+        g = groups.setdefault(k, {"categories": 0, "on_time": 0, "late": 0, "not_due": 0})
+        g["categories"] += 1
+        g[state] += 1
+    return [{"key": k, "categories": g["categories"], "categories_on_time": g["on_time"],
+             "categories_late": g["late"], "categories_not_yet_due": g["not_due"],
+             "timeliness_share": _share(g["on_time"], g["on_time"] + g["late"])}
+            for k, g in sorted(groups.items())]
+
+
 FIGURES = {"registrations": registrations, "authorizations": authorizations, "disclosures": disclosures,
-           "loans": loans, "collection": collection, "objections": objections}
+           "loans": loans, "collection": collection, "objections": objections,
+           "timeliness": timeliness}

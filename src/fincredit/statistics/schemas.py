@@ -31,4 +31,6 @@ HEADERS: dict[str, str] = {
     "accepted": "接收行数", "rejected": "拒收行数", "rejection_rate": "拒收率",
     "received": "期间受理异议数", "forwarded": "已转送数", "forwarded_within_deadline": "2个工作日内转送数",
     "forwarded_within_deadline_share": "2个工作日内转送比例", "resolved": "已办结数", "corrected": "已更正数",
+    "categories": "负责信息类数", "categories_on_time": "按期更新信息类数", "categories_late": "逾期信息类数",
+    "categories_not_yet_due": "未到共享期限信息类数", "timeliness_share": "按期率",
 }

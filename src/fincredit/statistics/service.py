@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fincredit.errors import NotFound, Unprocessable
 from fincredit.monitoring.regions import jiangsu_regions, normalize_industry, region_prefix
 from fincredit.statistics import figures as F
+from fincredit.statistics import series as S
 
 NOTICE_DATE = dt.date(2022, 7, 16)
 TARGET_DATE = dt.date(2025, 7, 16)
@@ -74,15 +75,6 @@ def figure(session: Session, name: str, period: F.Period, by: str | None, filter
     return F.FIGURES[name](session, period, by or "", filters)
 
 
-def _month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
-    out, m = [], first.replace(day=1)
-    while m <= last:
-        nxt = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        out.append(min(nxt - dt.timedelta(days=1), last))
-        m = nxt
-    return out
-
-
 def _trend(points: list[tuple[dt.date, float]], target: float) -> dict:
     """Least-squares line through (month index, value); its value at TARGET_DATE and when it meets target."""
     pts = [(i, v) for i, (_d, v) in enumerate(points)]
@@ -105,19 +97,67 @@ def _trend(points: list[tuple[dt.date, float]], target: float) -> dict:
             "projected_at_target_date": round(slope * x_target + intercept, 4), "reaches_target_in": reach}
 
 
-def _series(session: Session, filters: F.Filters, today: dt.date) -> tuple[list, list]:
-    ends = _month_ends(NOTICE_DATE, today)
-    regs, bals = [], []
-    for end in ends:
-        p = F.Period(None, end)
-        r = F.registrations(session, p, "", filters)
-        b = F.loans(session, p, "", filters)
-        regs.append((end, float(r[0]["accounts_cumulative"]) if r else 0.0))
-        bals.append((end, float(b[0]["balance_wan"]) if b else 0.0))
-    # Trend from the first month with data: empty months before launch are not part of the trend.
-    regs = regs[next((i for i, (_d, v) in enumerate(regs) if v), len(regs)):]
-    bals = bals[next((i for i, (_d, v) in enumerate(bals) if v), len(bals)):]
-    return regs, bals
+def _trim(points: list[tuple[dt.date, float]]) -> list[tuple[dt.date, float]]:
+    """Trend from the first month with data: empty months before launch are not part of the trend."""
+    return points[next((i for i, (_d, v) in enumerate(points) if v), len(points)):]
+
+
+def _progress(values: dict, regs: list, bals: list, scale: float) -> dict:
+    t_reg, t_bal = TARGET_REGISTERED * scale, TARGET_BALANCE_WAN * scale
+    accounts, live, balance, credit = (values["accounts"], values["live"], values["balance"], values["credit"])
+    return {
+        "registered_enterprises": {"current": accounts, "live_enterprises": live,
+                                   "share_of_live": F._share(accounts, live), "target": round(t_reg),
+                                   "progress": F._share(accounts, t_reg),
+                                   "trend": _trend(_trim(regs), t_reg)},
+        "loan_balance_wan": {"current": balance, "target": t_bal, "progress": F._share(balance, t_bal),
+                             "trend": _trend(_trim(bals), t_bal)},
+        "credit_loan_share": {"current": F._share(credit, balance), "credit_balance_wan": credit,
+                              "target": TARGET_CREDIT_SHARE,
+                              "met": bool(balance) and credit / balance >= TARGET_CREDIT_SHARE},
+    }
+
+
+def _sum_months(groups: dict) -> dict:
+    total: dict = {}
+    for months in groups.values():
+        for m, v in months.items():
+            total[m] = total.get(m, 0) + (v[0] if isinstance(v, tuple) else v)
+    return total
+
+
+def targets_and_cities(session: Session, today: dt.date) -> tuple[dict, dict[str, dict]]:
+    """Progress toward the targets for the province and for each city, from four city-grouped queries (the
+    province is the sum of its groups, enterprises without a known city included). A city's targets are its
+    share of the province's live enterprises times the provincial targets."""
+    p = F.Period(None, today)
+    reg = {r["key"]: r for r in F.registrations(session, p, "city")}
+    loan = {r["key"]: r for r in F.loans(session, p, "city")}
+    ends = S.month_ends(NOTICE_DATE, today)
+    reg_months = S.registrations_by_month(session, today, "city")
+    bal_months = S.balances_by_month(session, today, "city")
+
+    def values(keys: list) -> dict:
+        return {"accounts": sum(reg[k]["accounts_cumulative"] for k in keys if k in reg),
+                "live": sum(reg[k]["live_enterprises"] for k in keys if k in reg),
+                "balance": round(sum(loan[k]["balance_wan"] for k in keys if k in loan), 4),
+                "credit": round(sum(loan[k]["credit_balance_wan"] for k in keys if k in loan), 4)}
+
+    everything = list(set(reg) | set(loan))
+    province = _progress(values(everything), S.cumulative(_sum_months(reg_months), ends),
+                         S.cumulative(_sum_months(bal_months), ends), 1.0)
+    names = jiangsu_regions()
+    total_live = province["registered_enterprises"]["live_enterprises"]
+    cities = {}
+    for code in sorted(k for k in everything if k in names):
+        v = values([code])
+        if not v["live"]:
+            continue
+        scale = v["live"] / total_live if total_live else 0.0
+        regs = S.cumulative(reg_months.get(code, {}), ends)
+        bals = S.cumulative({m: x[0] for m, x in bal_months.get(code, {}).items()}, ends)
+        cities[code] = {"name": names[code], "target_scale": round(scale, 6), **_progress(v, regs, bals, scale)}
+    return province, cities
 
 
 def progress(session: Session, filters: F.Filters = F.Filters(), today: dt.date | None = None,
@@ -127,23 +167,14 @@ def progress(session: Session, filters: F.Filters = F.Filters(), today: dt.date 
     p = F.Period(None, today)
     reg = F.registrations(session, p, "", filters)
     loan = F.loans(session, p, "", filters)
-    accounts = reg[0]["accounts_cumulative"] if reg else 0
-    live = sum(r["live_enterprises"] for r in reg)
-    balance = loan[0]["balance_wan"] if loan else 0.0
-    credit = loan[0]["credit_balance_wan"] if loan else 0.0
-    regs, bals = _series(session, filters, today)
-    t_reg, t_bal = TARGET_REGISTERED * scale, TARGET_BALANCE_WAN * scale
-    return {
-        "registered_enterprises": {"current": accounts, "live_enterprises": live,
-                                   "share_of_live": F._share(accounts, live), "target": round(t_reg),
-                                   "progress": F._share(accounts, t_reg),
-                                   "trend": _trend(regs, t_reg)},
-        "loan_balance_wan": {"current": balance, "target": t_bal, "progress": F._share(balance, t_bal),
-                             "trend": _trend(bals, t_bal)},
-        "credit_loan_share": {"current": F._share(credit, balance), "credit_balance_wan": credit,
-                              "target": TARGET_CREDIT_SHARE,
-                              "met": bool(balance) and credit / balance >= TARGET_CREDIT_SHARE},
-    }
+    values = {"accounts": reg[0]["accounts_cumulative"] if reg else 0,
+              "live": sum(r["live_enterprises"] for r in reg),
+              "balance": loan[0]["balance_wan"] if loan else 0.0, "credit": loan[0]["credit_balance_wan"] if loan else 0.0}
+    ends = S.month_ends(NOTICE_DATE, today)
+    regs = S.cumulative(S.registrations_by_month(session, today, "", filters).get("total", {}), ends)
+    bals = S.cumulative({m: v[0] for m, v in S.balances_by_month(session, today, "", filters).get("total", {}).items()},
+                        ends)
+    return _progress(values, regs, bals, scale)
 
 
 def overview(session: Session, today: dt.date | None = None) -> dict:
@@ -153,17 +184,6 @@ def overview(session: Session, today: dt.date | None = None) -> dict:
             ((n, F.FIGURES[n](session, p, "", F.Filters())) for n in F.FIGURES if n != "collection")}
     coll = F.collection(session, p, "")
     head["collection"] = coll[0] if coll else {}
-    cities = {}
-    names = jiangsu_regions()
-    total_live = sum(r["live_enterprises"] for r in F.registrations(session, p, ""))
-    for row in F.registrations(session, p, "city"):
-        code = row["key"]
-        if not code or code not in names or not row["live_enterprises"]:
-            continue
-        # A city's target is its share of the province's live enterprises times the provincial target.
-        scale = row["live_enterprises"] / total_live if total_live else 0.0
-        cities[code] = {"name": names[code], "target_scale": round(scale, 6),
-                        **progress(session, F.Filters(region=code[:4]), today, scale)}
     return {"as_of": today.isoformat(), "notice_date": NOTICE_DATE.isoformat(),
             "target_date": TARGET_DATE.isoformat(), "headline": head,
-            "targets": progress(session, F.Filters(), today), "cities": cities}
+            **dict(zip(("targets", "cities"), targets_and_cities(session, today), strict=True))}

@@ -38,6 +38,7 @@ PAGE_MODULES: list[str] = [
     "fincredit.web.pages.operator_collection",
     "fincredit.web.pages.operator_institutions",
     "fincredit.web.pages.operator_objections",
+    "fincredit.web.pages.operator_statistics",
     "fincredit.web.pages.provider",
     "fincredit.sucode.pages",
 ]

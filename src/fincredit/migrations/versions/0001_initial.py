@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 01:07:24.659859
+Create Date: 2026-11-27 02:34:00.543153
 """
 
 from collections.abc import Sequence
@@ -113,6 +113,7 @@ def upgrade() -> None:
             "ix_disclosures_party_created", ["party_role", "party_subject", "created_at"], unique=False
         )
         batch_op.create_index("ix_disclosures_subject_created", ["subject_uscc", "created_at"], unique=False)
+        batch_op.create_index("ix_statistics_disclosures_created", ["created_at"], unique=False)
 
     op.create_table(
         "enterprises",
@@ -364,6 +365,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_objections_enterprise_uscc"), ["enterprise_uscc"], unique=False)
         batch_op.create_index("ix_objections_record_status", ["record_id", "status"], unique=False)
         batch_op.create_index("ix_objections_status_deadline", ["status", "forward_deadline"], unique=False)
+        batch_op.create_index("ix_statistics_objections_filed", ["filed_at"], unique=False)
 
     op.create_table(
         "operator_alerts",
@@ -592,6 +594,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_authorizations_subject_institution", ["enterprise_uscc", "institution_id"], unique=False
         )
+        batch_op.create_index("ix_statistics_authorizations_created", ["created_at"], unique=False)
+        batch_op.create_index("ix_statistics_authorizations_revoked", ["revoked_at"], unique=False)
 
     op.create_table(
         "batches",
@@ -963,6 +967,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_authorization_uses_disclosure_id"), ["disclosure_id"], unique=False
         )
+        batch_op.create_index("ix_statistics_authorization_uses_used", ["used_at"], unique=False)
 
     op.create_table(
         "batch_errors",
@@ -1220,6 +1225,7 @@ def downgrade() -> None:
 
     op.drop_table("batch_errors")
     with op.batch_alter_table("authorization_uses", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_authorization_uses_used")
         batch_op.drop_index(batch_op.f("ix_authorization_uses_disclosure_id"))
         batch_op.drop_index(batch_op.f("ix_authorization_uses_authorization_id"))
 
@@ -1281,6 +1287,8 @@ def downgrade() -> None:
 
     op.drop_table("batches")
     with op.batch_alter_table("authorizations", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_authorizations_revoked")
+        batch_op.drop_index("ix_statistics_authorizations_created")
         batch_op.drop_index("ix_authorizations_subject_institution")
         batch_op.drop_index(batch_op.f("ix_authorizations_institution_id"))
 
@@ -1312,6 +1320,7 @@ def downgrade() -> None:
 
     op.drop_table("operator_alerts")
     with op.batch_alter_table("objections", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_objections_filed")
         batch_op.drop_index("ix_objections_status_deadline")
         batch_op.drop_index("ix_objections_record_status")
         batch_op.drop_index(batch_op.f("ix_objections_enterprise_uscc"))
@@ -1359,6 +1368,7 @@ def downgrade() -> None:
 
     op.drop_table("enterprises")
     with op.batch_alter_table("disclosures", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_disclosures_created")
         batch_op.drop_index("ix_disclosures_subject_created")
         batch_op.drop_index("ix_disclosures_party_created")
 

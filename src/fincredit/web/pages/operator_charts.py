@@ -74,8 +74,55 @@ def institution_counts(db: Session) -> list[tuple[str, int]]:
     return [(institutions.STATUS_LABELS[s], counts.get(s, 0)) for s in institutions.STATUSES]
 
 
+def _pct(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def loans_by_city(db: Session, today: dt.date) -> dict[str, Any]:
+    """Loans granted to date per city: count, amount, credit-loan and first-loan shares of the count."""
+    from fincredit.monitoring.regions import jiangsu_regions
+    from fincredit.statistics import figures as F
+
+    names = jiangsu_regions()
+    rows = []
+    for r in F.loans(db, F.Period(None, today), "city"):
+        if r["key"] not in names or not r["loans_granted"]:
+            continue
+        rows.append({"code": r["key"], "name": names[r["key"]], "loans": r["loans_granted"], "amount_wan": r["amount_wan"],
+                     "credit_share": F._share(r["credit_loans"], r["loans_granted"]),
+                     "first_share": F._share(r["first_loans"], r["loans_granted"]), "balance_wan": r["balance_wan"]})
+    amount = [(r["name"].removesuffix("市"), r["amount_wan"]) for r in rows]
+    shares = [(r["name"], (r["credit_share"] or 0) * 100) for r in rows]
+    return {"rows": rows, "amount": amount,
+            "amount_svg": charts.bar_chart("chart-city-loans", "各设区市累计放款金额（万元）", amount),
+            "credit_svg": charts.hbar_chart("chart-city-credit", "各设区市信用贷款笔数占比", shares, max_value=100,
+                                            fmt=_pct, color=charts.RED)}
+
+
+def targets(db: Session, today: dt.date) -> dict[str, Any]:
+    """Progress toward the notice's targets, and the month-end registrations of the last 12 months."""
+    from fincredit.statistics import series as S
+    from fincredit.statistics import service as statistics
+
+    prog = statistics.progress(db, today=today)
+    reg, bal, credit = prog["registered_enterprises"], prog["loan_balance_wan"], prog["credit_loan_share"]
+    bars = [("注册企业（目标 150 万家）", (reg["progress"] or 0) * 100),
+            ("贷款余额（目标 4000 亿元）", (bal["progress"] or 0) * 100),
+            ("信用贷款占比（目标 ≥20%）", min(100.0, (credit["current"] or 0) / statistics.TARGET_CREDIT_SHARE * 100))]
+    first = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+    ends = S.month_ends(max(first, statistics.NOTICE_DATE), today)
+    trend = [(d.strftime("%Y-%m"), v) for d, v in
+             S.cumulative(S.registrations_by_month(db, today).get("total", {}), ends)]
+    return {"progress": prog, "bars": bars, "trend": trend,
+            "bars_svg": charts.hbar_chart("chart-targets", "目标完成进度", bars, max_value=100, fmt=_pct),
+            "trend_svg": charts.line_chart("chart-registrations", "累计注册企业数（月末）", trend,
+                                           fmt=lambda v: f"{v:,.0f}")}
+
+
 def dashboard(db: Session) -> dict[str, Any]:
     report = quality.report(db)
+    today = dt.date.today()
     return {"grades": grade_distribution(db), "quality": quality_by_provider(report, provider_names(db)),
             "batches": batches_over_time(db), "institutions": institution_counts(db),
-            "late": [r for r in report if r["timeliness"]["late"] and r["accuracy"]["batches"]]}
+            "late": [r for r in report if r["timeliness"]["late"] and r["accuracy"]["batches"]],
+            "city_loans": loans_by_city(db, today), "targets": targets(db, today)}

@@ -1,0 +1,19 @@
+"""Indexes the statistics figures need on other capabilities' facts: every flow figure selects one
+period by the fact's own time, so each of those times is indexed. No tables of our own — the figures
+are computed from the facts, never from counters or copies that could drift."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+
+from fincredit.authorization.models import Authorization, AuthorizationUse
+from fincredit.disclosure.models import Disclosure
+from fincredit.objections.models import Objection
+
+STATISTICS_INDEXES = (
+    Index("ix_statistics_authorizations_created", Authorization.created_at),
+    Index("ix_statistics_authorizations_revoked", Authorization.revoked_at),
+    Index("ix_statistics_authorization_uses_used", AuthorizationUse.used_at),
+    Index("ix_statistics_disclosures_created", Disclosure.created_at),
+    Index("ix_statistics_objections_filed", Objection.filed_at),
+)
