@@ -4,7 +4,7 @@
         [--workers N] [--no-sqlite] [--report docs/benchmarks.md]
 
 1. Writes ``--rows`` category-1 (纳税信息) rows as one GBK CSV (deterministic, valid USCCs).
-2. Times the parse → validate → shape pipeline alone (no database).
+2. Times the parser alone, then the parse → validate → shape pipeline alone (no database).
 3. SQLite: a fresh embedded database, ``collection.service.ingest`` of the file as one batch.
 4. PostgreSQL (``--pg-url``; a fresh database ``<name>_ingest_bench``): the same ingestion, then a raw
    ``COPY`` of the very rows it stored into ``records_baseline`` (``LIKE records INCLUDING ALL``: same
@@ -74,6 +74,15 @@ def _fresh_pg(url: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def parse_only(path: Path) -> int:
+    from fincredit.catalog.definitions import load_annex
+    from fincredit.collection.parsers import iter_records
+
+    cat = next(c for c in load_annex().categories if c.code == "1")
+    with iter_records(path, fields=cat.fields) as parsed:
+        return sum(1 for _ in parsed)
 
 
 def pipeline_only(path: Path, workers: int) -> float:
@@ -203,6 +212,7 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
 
     out["workers"] = auto_workers(out["bytes"]) if workers is None else workers
     _use(workdir / "pipeline", None)
+    out["parse_seconds"], out["parse_cpu"], _ = timed(parse_only, path)
     out["pipeline_seconds"], out["pipeline_cpu"], _ = timed(pipeline_only, path, out["workers"])
     print(f"pipeline only: {rows / out['pipeline_seconds']:,.0f} rows/s", file=sys.stderr)
     from fincredit.bootstrap import initialize
@@ -224,6 +234,7 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
         out["copy_seconds"], out["indexes"], out["copy_server_cpu"] = raw_copy(workdir)
         print(f"PostgreSQL raw COPY: {rows / out['copy_seconds']:,.0f} rows/s", file=sys.stderr)
     out["peak_rss_mb"] = peak_rss_mb()
+    out["load_end"] = os.getloadavg()[0]
     return out
 
 
@@ -245,8 +256,10 @@ def section(r: dict[str, Any], command: str) -> str:
         "(`LIKE records INCLUDING ALL`: same primary key, partial unique index and other indexes).", "",
         f"Command: `{command}`", "",
         f"Rows: {rows:,} ({r['bytes'] / 1e6:.0f} MB GBK CSV); machine: {r['cpus']} CPUs, load average "
-        f"{r['load']:.1f} at start (shared with other jobs); validation worker processes: {r['workers']}.", "",
+        f"{r['load']:.1f} at start and {r.get('load_end', r['load']):.1f} at the end (shared with other jobs); "
+        f"validation worker processes: {r['workers']}.", "",
         "| step | wall seconds | rows/s | client CPU s | PostgreSQL CPU s |", "|---|---:|---:|---:|---:|",
+        line("parse only (no database)", "parse_seconds", "parse_cpu"),
         line("parse + validate + shape only (no database)", "pipeline_seconds", "pipeline_cpu"),
         line("SQLite: validated ingestion, one batch", "sqlite_seconds", "sqlite_cpu"),
         line("PostgreSQL: validated ingestion, one batch", "pg_seconds", "pg_cpu", "pg_server_cpu"),
@@ -262,16 +275,24 @@ def section(r: dict[str, Any], command: str) -> str:
         lines += ["", f"SQLite validated ingestion: {rate:,.0f} rows/s (goal ≥ 100 000 rows/s: "
                       f"{'met' if rate >= 100_000 else 'not met on this machine'})."]
     if "pipeline_cpu" in r:
-        lines += ["", f"CPU work per row: the pipeline takes {r['pipeline_cpu'] / rows * 1e6:.0f} µs of CPU per row "
-                      f"(≈ {rows / r['pipeline_cpu']:,.0f} rows per CPU-second, all processes)"
-                  + (f", SQLite ingestion {r['sqlite_cpu'] / rows * 1e6:.0f} µs" if "sqlite_cpu" in r else "")
-                  + (f", PostgreSQL ingestion {r['pg_cpu'] / rows * 1e6:.0f} µs in Python plus "
-                     f"{r['pg_server_cpu'] / rows * 1e6:.0f} µs in the server, against "
-                     f"{r['copy_server_cpu'] / rows * 1e6:.0f} µs for the raw COPY"
-                     if r.get("pg_server_cpu") is not None and r.get("copy_server_cpu") is not None else "")
-                  + ". On a shared machine wall-clock rates are a fraction of idle rates; the CPU figures "
-                    "show the work itself. Validation runs in worker processes for files over 8 MiB "
-                    "(`os.cpu_count() - 1` of them), so throughput grows with cores."]
+        us = {k: r[k] / rows * 1e6 for k in ("parse_cpu", "pipeline_cpu", "sqlite_cpu", "pg_cpu", "pg_server_cpu",
+                                             "copy_server_cpu") if r.get(k) is not None}
+        parts = [f"parsing {us['parse_cpu']:.1f} µs" if "parse_cpu" in us else None,
+                 f"validation and shaping {us['pipeline_cpu'] - us.get('parse_cpu', 0):.1f} µs"]
+        if "sqlite_cpu" in us:
+            parts.append(f"SQLite writing {us['sqlite_cpu'] - us['pipeline_cpu']:.1f} µs "
+                         f"(SQLite ingestion {us['sqlite_cpu']:.1f} µs in all)")
+        if "pg_cpu" in us:
+            parts.append(f"PostgreSQL writing {us['pg_cpu'] - us['pipeline_cpu']:.1f} µs in Python "
+                         f"(ingestion {us['pg_cpu']:.1f} µs)"
+                         + (f" plus {us['pg_server_cpu']:.1f} µs in the server, against "
+                            f"{us['copy_server_cpu']:.1f} µs of server CPU for the raw COPY"
+                            if "pg_server_cpu" in us and "copy_server_cpu" in us else ""))
+        per_second = (f" One CPU-second ingests {rows / r['sqlite_cpu']:,.0f} rows into SQLite."
+                      if "sqlite_cpu" in r else "")
+        lines += ["", "CPU per row (CPU seconds of this process and its workers ÷ rows; wall-clock rates on a "
+                      "shared machine are a fraction of idle rates, the CPU figures show the work itself): "
+                  + "; ".join(p for p in parts if p) + "." + per_second]
     lines += ["", f"Peak resident memory of the benchmark process (and its workers): {r['peak_rss_mb']:.0f} MB "
                   "— the file is streamed, memory does not grow with its size.", ""]
     return "\n".join(ln for ln in lines if ln is not None) + "\n"

@@ -37,6 +37,39 @@ COLUMNS = ("id", "category_code", "subject_kind", "subject_key", "natural_key_ha
            "person_keys", "batch_id", "row_no", "provider_code", "received_at", "is_current", "fetched_via")
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 SQLITE_MAX_VARIABLES = 30000
+# Page cache of the SQLite connection while a big batch is written (KiB; restored afterwards). The
+# partial unique index on the natural-key hash takes random inserts: with SQLite's default 2 MiB
+# cache most of them would read and write pages through the OS. Bounded, whatever the file size.
+SQLITE_BULK_CACHE_KIB = 131072
+
+
+INSERT_VARYING = ("id", "subject_kind", "subject_key", "natural_key_hash", "content_hash", "data", "person_keys",
+                  "row_no")
+INSERT_CONSTANT = ("category_code", "batch_id", "provider_code", "received_at", "is_current", "fetched_via")
+
+
+def _sqlite_literal(value: object) -> str:
+    """An SQL literal for SQLite (quotes doubled; no NUL, which SQLite text literals cannot hold)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(int(value))
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("NUL in a literal")
+    return "'" + text.replace("'", "''") + "'"
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: object) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 @dataclass
@@ -61,7 +94,8 @@ class RecordWriter:
 
     def __init__(self, session: Session, *, category_code: str, provider_code: str, batch_id: int | None,
                  now: dt.datetime, fetched_via: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                 on_chunk: Callable[[ChunkWritten], None] | None = None, keep_ids: bool = False) -> None:
+                 on_chunk: Callable[[ChunkWritten], None] | None = None, keep_ids: bool = False,
+                 bulk: bool = False) -> None:
         connection = session.connection()
         self.dialect = connection.dialect.name
         self.raw = connection.connection.driver_connection
@@ -74,12 +108,20 @@ class RecordWriter:
         self.keep_ids = keep_ids
         self.counts = WriteCounts()
         self._pending: dict[str, Shaped] = {}
+        self._cache_size: int | None = None
         if self.dialect == "postgresql":
             self._now: object = now
             self._sequence = self._scalar("SELECT pg_get_serial_sequence('records', 'id')")
         else:
             self._now = now.astimezone(dt.UTC).replace(tzinfo=None).strftime(SQLITE_DATETIME)
             self._next_id = int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM records")) + 1
+            constants = (self.category_code, self.batch_id, self.provider_code, self._now, 1, self.fetched_via)
+            self._sqlite_insert = (
+                f"INSERT INTO records ({', '.join(INSERT_VARYING + INSERT_CONSTANT)}) VALUES "
+                f"({', '.join('?' * len(INSERT_VARYING))}, {', '.join(map(_sqlite_literal, constants))})")
+            if bulk:
+                self._cache_size = int(self._scalar("PRAGMA cache_size"))  # type: ignore[call-overload]
+                self._execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
 
     # -- public ---------------------------------------------------------------------------------
     def add(self, record: Shaped) -> None:
@@ -91,7 +133,14 @@ class RecordWriter:
 
     def finish(self) -> WriteCounts:
         self.flush()
+        self.release()
         return self.counts
+
+    def release(self) -> None:
+        """Give the connection its own page cache size back (idempotent)."""
+        if self._cache_size is not None:
+            size, self._cache_size = self._cache_size, None
+            self._execute(f"PRAGMA cache_size = {int(size)}")
 
     def flush(self) -> None:
         if not self._pending:
@@ -130,6 +179,13 @@ class RecordWriter:
         try:
             cur.execute(sql)
             return cur.fetchone()[0]
+        finally:
+            cur.close()
+
+    def _execute(self, sql: str) -> None:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql)
         finally:
             cur.close()
 
@@ -175,24 +231,33 @@ class RecordWriter:
         finally:
             cur.close()
 
-    def _rows(self, ids: Sequence[int], records: Sequence[Shaped]) -> list[tuple]:
-        current = True if self.dialect == "postgresql" else 1
-        cat, prov, batch, now, via = self.category_code, self.provider_code, self.batch_id, self._now, self.fetched_via
-        return [(rid, cat, r.subject_kind, r.subject_key, r.natural_key_hash, r.content_hash, r.data_json,
-                 r.person_keys_json, batch, r.row_no, prov, now, current, via)
-                for rid, r in zip(ids, records, strict=True)]
+    def _copy_text(self, ids: Sequence[int], records: Sequence[Shaped]) -> bytes:
+        """The rows in COPY text format: columns as ``COLUMNS``, tab-separated, ``\\N`` for NULL.
+        Hashes, USCCs and blind indexes are hex or code characters; JSON text has no raw control
+        character (JSON escapes them), so only its backslashes need escaping."""
+        head = f"\t{_copy_value(self.category_code)}\t"
+        batch = f"\t{_copy_value(self.batch_id)}\t"
+        tail = f"\t{_copy_value(self.provider_code)}\t{_copy_value(self._now)}\tt\t{_copy_value(self.fetched_via)}\n"
+        lines = []
+        for rid, r in zip(ids, records, strict=True):
+            data = r.data_json.replace("\\", "\\\\") if "\\" in r.data_json else r.data_json
+            keys = "\\N" if r.person_keys_json is None else _copy_value(r.person_keys_json)
+            row = "\\N" if r.row_no is None else str(r.row_no)
+            lines.append(f"{rid}{head}{r.subject_kind}\t{_copy_value(r.subject_key)}\t{r.natural_key_hash}\t"
+                         f"{r.content_hash}\t{data}\t{keys}{batch}{row}{tail}")
+        return "".join(lines).encode()
 
     def _insert(self, ids: Sequence[int], records: Sequence[Shaped]) -> None:
-        rows = self._rows(ids, records)
         cur = self.raw.cursor()
         try:
             if self.dialect == "postgresql":
                 with cur.copy(f"COPY records ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                    copy.write(self._copy_text(ids, records))
             else:
-                marks = ",".join("?" * len(COLUMNS))
-                cur.executemany(f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+                # The columns every row shares are literals of the statement: fewer values to bind.
+                cur.executemany(self._sqlite_insert, [
+                    (rid, r.subject_kind, r.subject_key, r.natural_key_hash, r.content_hash, r.data_json,
+                     r.person_keys_json, r.row_no) for rid, r in zip(ids, records, strict=True)])
         finally:
             cur.close()
 
@@ -245,13 +310,18 @@ class BackgroundWriter:
         if self._buffer:
             self._put(self._buffer)
             self._buffer = []
-        self.abort()
+        self._stop()
         if self._error is not None:
+            self.abort()
             raise self._error
         return self.writer.finish()
 
-    def abort(self) -> None:
-        """Stop the thread (after what was queued) and wait for it; idempotent."""
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(self._DONE)
             self._thread.join()
+
+    def abort(self) -> None:
+        """Stop the thread (after what was queued), wait for it and restore the connection; idempotent."""
+        self._stop()
+        self.writer.release()

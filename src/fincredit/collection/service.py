@@ -169,7 +169,7 @@ class _BatchRun:
         writer = BackgroundWriter(RecordWriter(
             self.session, category_code=self.category.code, provider_code=self.batch.provider_code,
             batch_id=self.batch.id, now=as_utc(self.batch.received_at), chunk_rows=self.chunk_rows,
-            on_chunk=self._base_chunk if is_base else None))
+            on_chunk=self._base_chunk if is_base else None, bulk=True))
         strict = self.mode == "all_or_nothing"
         try:
             with iter_records(upload.path, fields=self.category.fields, filename=upload.filename,

@@ -55,6 +55,16 @@ class KeyedHash:
         h.update(data.encode() if isinstance(data, str) else data)
         return h.hexdigest()
 
+    def hex_many(self, texts: list[str]) -> list[str]:
+        """``hex`` of each text (one loop, no call per text)."""
+        copy = self._base.copy
+        out = []
+        for text in texts:
+            h = copy()
+            h.update(text.encode())
+            out.append(h.hexdigest())
+        return out
+
     def blind_index(self, value: str) -> str:
         """Same result as ``fincredit.crypto.blind_index``."""
         return self.hex(value.strip().upper())
