@@ -84,8 +84,11 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     """Serve the API and the web UI (uvicorn with httptools and uvloop)."""
     import uvicorn
 
+    # A generous health-check timeout: uvicorn's default (5 s) kills and respawns workers that are still
+    # importing on a loaded machine, forever.
     uvicorn.run("fincredit.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http="httptools", loop="uvloop", log_level="warning", access_log=False)
+                http="httptools", loop="uvloop", log_level="warning", access_log=False,
+                timeout_worker_healthcheck=120)
 
 
 # Steps `fincredit demo` runs between init and serve; capabilities append (name, callable(console)).

@@ -19,6 +19,7 @@ from fincredit.authorization import repository as authorization_repository
 from fincredit.authorization.pdp import Decision, decide_many
 from fincredit.catalog.definitions import DISCLOSURE_CLASS_LABELS, CategoryDef
 from fincredit.catalog.service import get_catalog
+from fincredit.collection import repository as collection_repository
 from fincredit.collection.interface import INTERFACE_METHODS, fetch_on_demand
 from fincredit.collection.models import Record
 from fincredit.collection.shaping import reveal
@@ -112,10 +113,17 @@ def fetch_interface_categories(session: Session, categories: dict[str, CategoryD
     """Refresh categories collected by interface call (接口调用) that this query may see, through
     collection's ``fetch_on_demand``; when the provider cannot answer, the stored records are used."""
     sources = {}
+    # Without a provider endpoint for a category, fetch_on_demand only re-reads what is stored (which the
+    # view reads anyway): skip it — one query here instead of four or five per interface category.
+    reachable = {c for p in collection_repository.list_providers(session) if p.endpoint_url
+                 for c in (p.categories or [])}
     for code, d in decisions.items():
         cat = categories.get(code)
         if (cat is None or not d.allowed or d.form not in ("processed", "masked_public")
                 or cat.sharing_method not in INTERFACE_METHODS or cat.subject == "person"):
+            continue
+        if code not in reachable:
+            sources[code] = "stored"
             continue
         try:
             sources[code] = fetch_on_demand(session, code, uscc, d.authorization_id or "public", now=now).source
