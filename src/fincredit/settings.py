@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./var"))
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, description="largest accepted batch file")
     max_json_bytes: int = Field(default=1024 * 1024, description="largest accepted JSON request body")
+    upload_quota_bytes: int | None = Field(
+        default=None, ge=0,
+        description="most bytes the upload spool ($FINCREDIT_DATA_DIR/uploads) may hold at once; unset: no quota "
+                    "beyond the disk itself")
     log_level: str = "INFO"
     log_json: bool = False
     # Webhook targets on loopback/private ranges are refused unless a test deployment allows them.

@@ -25,6 +25,10 @@ from fincredit.collection.validators import RowError
 MAX_LINE_CHARS = 4 * 1024 * 1024
 MAX_FIELD_CHARS = 1024 * 1024
 MAX_SHARED_STRINGS_BYTES = 256 * 1024 * 1024
+# A zip member inflating more than this (and past 8 MiB) is a compression bomb, not a spreadsheet:
+# real worksheets deflate 5–30×; a few KiB of "<row/>" can inflate to minutes of parsing.
+MAX_INFLATION_RATIO = 200
+INFLATION_CHECK_BYTES = 8 * 1024 * 1024
 MAX_ERRORS_BEFORE_FIRST_OBJECT = 1000
 
 Row = tuple[int, "dict[str, object] | RowError"]
@@ -160,6 +164,10 @@ def _check_zip(stream: IO[bytes]) -> None:
             if "xl/sharedStrings.xml" in names:
                 if archive.getinfo("xl/sharedStrings.xml").file_size > MAX_SHARED_STRINGS_BYTES:
                     raise ParseError("xlsx_too_large", "工作簿的共享字符串表过大，请拆分文件或改用 CSV")
+            for info in archive.infolist():
+                if (info.file_size > INFLATION_CHECK_BYTES
+                        and info.file_size > MAX_INFLATION_RATIO * max(info.compress_size, 1)):
+                    raise ParseError("xlsx_too_large", "工作簿解压后体积异常（疑似压缩炸弹），请改用 CSV 或拆分文件")
     except zipfile.BadZipFile:
         raise ParseError("corrupt_xlsx", "Excel 文件已损坏或不完整（压缩结构无法读取）") from None
     finally:
