@@ -22,6 +22,7 @@ from fincredit.institutions.service import KIND_LABELS, find_institution, list_i
 from fincredit.web.formatting import SHANGHAI, local_time, today_local
 from fincredit.web.pagekit import (
     DB,
+    STALE_FORM,
     EnterpriseUser,
     FormDep,
     PageRoute,
@@ -194,6 +195,6 @@ def detail(authorization_id: str, request: Request, db: DB, user: EnterpriseUser
 @router.post("/{authorization_id}/revoke")
 def revoke(authorization_id: str, request: Request, db: DB, user: EnterpriseUser, form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect(f"/enterprise/authorizations/{authorization_id[:64]}", "页面已过期，请重新提交", "error")
+        return redirect(f"/enterprise/authorizations/{authorization_id[:64]}", STALE_FORM, "error")
     auth = service.revoke(db, user.principal, authorization_id[:64])
     return redirect("/enterprise/authorizations", f"授权已撤销，即时生效（撤销时间 {local_time(auth.revoked_at)}）")

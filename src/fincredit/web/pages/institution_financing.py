@@ -38,7 +38,6 @@ from fincredit.web.pages.financing_forms import date_field, number, text
 from fincredit.web.pages.institution_common import CRUMBS, institution_id
 
 router = APIRouter(prefix="/institution", route_class=PageRoute, include_in_schema=False)
-STALE = "页面已过期，请重新提交"
 LOAN_FIELDS = {"enterprise_not_found": "uscc", "no_basis_for_loan": "uscc", "bad_amount": "amount",
                "bad_term": "term_months", "bad_rate": "rate", "date_in_future": "granted_on",
                "product_not_found": "product_id"}

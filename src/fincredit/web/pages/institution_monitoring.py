@@ -22,11 +22,13 @@ from fincredit.web.pagekit import (
     redirect,
     render,
 )
+from fincredit.web.pagekit import (
+    STALE_FORM as STALE,
+)
 from fincredit.web.pagekit import text_field as text
 from fincredit.web.pages.institution_common import CRUMBS, institution_id
 
 router = APIRouter(prefix="/institution", route_class=PageRoute, include_in_schema=False)
-STALE = "页面已过期，请重新提交"
 
 
 @router.get("/alerts", response_class=HTMLResponse)

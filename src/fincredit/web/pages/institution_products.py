@@ -24,6 +24,9 @@ from fincredit.web.pagekit import (
     redirect,
     render,
 )
+from fincredit.web.pagekit import (
+    STALE_FORM as STALE,
+)
 from fincredit.web.pages.financing_forms import (
     parse_product,
     product_error_field,
@@ -35,7 +38,6 @@ from fincredit.web.pages.financing_forms import (
 from fincredit.web.pages.institution_common import CRUMBS, institution_id
 
 router = APIRouter(prefix="/institution/products", route_class=PageRoute, include_in_schema=False)
-STALE = "页面已过期，请重新提交"
 
 
 @router.get("", response_class=HTMLResponse)

@@ -16,7 +16,16 @@ from fincredit.disclosure import service as disclosure_service
 from fincredit.ledger import service as ledger
 from fincredit.ledger.audit import audit
 from fincredit.ledger.verifier import key_id
-from fincredit.web.pagekit import DB, FormDep, OperatorUserDep, PageRoute, csrf_error, redirect, render
+from fincredit.web.pagekit import (
+    DB,
+    STALE_FORM,
+    FormDep,
+    OperatorUserDep,
+    PageRoute,
+    csrf_error,
+    redirect,
+    render,
+)
 from fincredit.web.pages.operator_charts import dashboard as dashboard_figures
 from fincredit.worker import repository as jobs
 
@@ -71,7 +80,7 @@ def ledger_status(request: Request, db: DB, user: OperatorUserDep) -> HTMLRespon
 @router.post("/ledger/verify", response_class=HTMLResponse)
 def ledger_verify(request: Request, db: DB, user: OperatorUserDep, form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect("/operator/ledger", "页面已过期，请重新提交", "error")
+        return redirect("/operator/ledger", STALE_FORM, "error")
     raw = get_keyring().public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     report = audit(db.connection(), {key_id(raw): Ed25519PublicKey.from_public_bytes(raw)}, workers=1)
     return render(request, "operator/ledger.html", {
@@ -98,6 +107,6 @@ def operator_alerts(request: Request, db: DB, user: OperatorUserDep) -> HTMLResp
 @router.post("/alerts/{alert_id}/ack")
 def operator_alert_ack(alert_id: int, request: Request, db: DB, user: OperatorUserDep, form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect("/operator/alerts", "页面已过期，请重新提交", "error")
+        return redirect("/operator/alerts", STALE_FORM, "error")
     disclosure_service.acknowledge_alert(db, alert_id, user.subject)
     return redirect("/operator/alerts", "告警已确认")

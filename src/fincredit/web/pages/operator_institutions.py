@@ -11,6 +11,7 @@ from fincredit.errors import DomainError
 from fincredit.institutions import service
 from fincredit.web.pagekit import (
     DB,
+    STALE_FORM,
     FormDep,
     OperatorUserDep,
     PageRoute,
@@ -144,7 +145,7 @@ def issue_token(institution_id: int, request: Request, db: DB, user: OperatorUse
 def revoke_token(institution_id: int, token_id: int, request: Request, db: DB, user: OperatorUserDep,
                  form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect(f"/operator/institutions/{institution_id}", "页面已过期，请重新提交", "error")
+        return redirect(f"/operator/institutions/{institution_id}", STALE_FORM, "error")
     row = service.get_institution(db, institution_id)
     service.revoke_institution_token(db, row, token_id)
     return redirect(f"/operator/institutions/{institution_id}", "令牌已吊销，立即生效")

@@ -12,6 +12,7 @@ from fincredit.errors import DomainError
 from fincredit.objections import repair, resolution, service
 from fincredit.web.pagekit import (
     DB,
+    STALE_FORM,
     FormDep,
     OperatorUserDep,
     PageRoute,
@@ -63,7 +64,7 @@ def detail(objection_id: int, request: Request, db: DB, user: OperatorUserDep) -
 @router.post("/objections/{objection_id}/forward")
 def forward(objection_id: int, request: Request, db: DB, user: OperatorUserDep, form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect(f"/operator/objections/{objection_id}", "页面已过期，请重新提交", "error")
+        return redirect(f"/operator/objections/{objection_id}", STALE_FORM, "error")
     obj = service.forward(db, objection_id, user.subject)
     late = "" if obj.forwarded_within_deadline else "（已超过转交期限）"
     return redirect(f"/operator/objections/{objection_id}", f"已转交省级节点{late}")
@@ -98,7 +99,7 @@ def resolve(objection_id: int, request: Request, db: DB, user: OperatorUserDep, 
 @router.post("/repairs/{repair_id}/decide")
 def decide(repair_id: int, request: Request, db: DB, user: OperatorUserDep, form: FormDep) -> Response:
     if csrf_error(request, form, user):
-        return redirect("/operator/objections", "页面已过期，请重新提交", "error")
+        return redirect("/operator/objections", STALE_FORM, "error")
     verdict, reason = text_field(form, "verdict", 10), text_field(form, "reason", 10_000)
     if verdict not in ("approve", "refuse") or not reason:
         return redirect("/operator/objections", "请选择审核结论并填写审核意见（企业可见）", "error")
