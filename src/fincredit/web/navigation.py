@@ -27,7 +27,7 @@ _MENUS: dict[str, list[tuple[str, str]]] = {
         ("/operator", "监测看板"), ("/operator/catalog", "共享清单"), ("/operator/providers", "数据提供单位"),
         ("/operator/batches", "归集批次"), ("/operator/quality", "归集质量"), ("/operator/institutions", "接入机构"),
         ("/operator/ledger", "防篡改账本"), ("/operator/jobs", "后台任务"), ("/operator/alerts", "运营告警"),
-        ("/operator/objections", "异议与修复"), ("/operator/statistics", "统计与通报"),
+        ("/operator/objections", "异议与修复"), ("/operator/evaluation", "信用评价"), ("/operator/statistics", "统计与通报"),
     ],
     "provider": [("/provider", "批次报送"), ("/provider/batches", "我的批次")],
 }

@@ -39,6 +39,7 @@ PAGE_MODULES: list[str] = [
     "fincredit.web.pages.operator_institutions",
     "fincredit.web.pages.operator_objections",
     "fincredit.web.pages.operator_statistics",
+    "fincredit.web.pages.operator_evaluation",
     "fincredit.web.pages.provider",
     "fincredit.sucode.pages",
 ]

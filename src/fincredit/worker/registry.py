@@ -30,6 +30,7 @@ TASK_MODULES: list[str] = [
     "fincredit.monitoring.tasks",
     "fincredit.objections.tasks",
     "fincredit.web.tasks",
+    "fincredit.evaluation.tasks",
 ]
 
 Handler = Callable[[Session, dict[str, Any]], None]
