@@ -179,11 +179,34 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def run(accounts: int, url: str | None, seed: int, pdf: bool) -> dict[str, Any]:
+def _reuse_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database or 'fincredit'}_statistics_bench").render_as_string(
+        hide_password=False)
+
+
+def _ensure_indexes() -> None:
+    """On a reused database, create the statistics indexes added since it was loaded."""
+    from fincredit import db
+    from fincredit.statistics.models import STATISTICS_INDEXES
+
+    with db.get_engine().begin() as conn:
+        for index in STATISTICS_INDEXES:
+            index.create(conn, checkfirst=True)
+    with db.get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def run(accounts: int, url: str | None, seed: int, pdf: bool, reuse: bool = False) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="statistics-bench-"))
     os.environ["FINCREDIT_DATA_DIR"] = str(data_dir)
-    os.environ["FINCREDIT_DATABASE_URL"] = fresh_database(url, data_dir, "statistics_bench")
-    from sqlalchemy import text
+    if reuse and url is None:
+        raise SystemExit("--reuse needs --database-url (a PostgreSQL database loaded by an earlier run)")
+    os.environ["FINCREDIT_DATABASE_URL"] = _reuse_url(url) if reuse and url else fresh_database(
+        url, data_dir, "statistics_bench")
+    from sqlalchemy import func, select, text
 
     from fincredit import db
     from fincredit.bootstrap import initialize
@@ -191,6 +214,13 @@ def run(accounts: int, url: str | None, seed: int, pdf: bool) -> dict[str, Any]:
     from fincredit.statistics import report, service
 
     db.reset_caches()
+    if reuse:
+        _ensure_indexes()
+        tables = ("enterprises", "accounts", "institutions", "authorizations", "authorization_uses", "disclosures",
+                  "financing_loans", "financing_loan_events", "objections", "providers", "batches")
+        with db.get_engine().connect() as conn:
+            sizes = {t: conn.scalar(select(func.count()).select_from(text(t))) or 0 for t in tables}
+        return _measure(db, F, report, service, sizes, sizes["accounts"], 0.0, pdf)
     initialize()
     started = time.perf_counter()
     frames = build(accounts, seed)
@@ -207,6 +237,11 @@ def run(accounts: int, url: str | None, seed: int, pdf: bool) -> dict[str, Any]:
     with db.get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE")
     setup = time.perf_counter() - started
+    return _measure(db, F, report, service, {t: f.height for t, f in frames.items()}, accounts, setup, pdf)
+
+
+def _measure(db: Any, F: Any, report: Any, service: Any, sizes: dict[str, int], accounts: int,
+             setup: float, pdf: bool) -> dict[str, Any]:
     period = service.parse_period(PERIOD, None, None, TODAY)
     timings = []
     with db.session_scope() as session:
@@ -225,7 +260,6 @@ def run(accounts: int, url: str | None, seed: int, pdf: bool) -> dict[str, Any]:
         from fincredit.statistics.report_pdf import html_to_pdf
 
         pdf_s, _ = _timed(lambda: html_to_pdf(html))
-    sizes = {t: f.height for t, f in frames.items()}
     return {"database": db.get_engine().dialect.name, "accounts": accounts, "sizes": sizes, "setup_seconds": setup,
             "timings": timings, "report_html": html_s, "report_pdf": pdf_s, "load": load_avg,
             "load_start": os.getloadavg()}
@@ -248,8 +282,9 @@ def section(r: dict[str, Any], command: str) -> str:
         f"{r['database']}: {s['enterprises']:,} enterprises in the base, {s['accounts']:,} registered (accounts), "
         f"{s['authorizations']:,} authorizations, {s['authorization_uses']:,} uses and {s['disclosures']:,} "
         f"disclosures, {s['financing_loans']:,} loans with {s['financing_loan_events']:,} events, "
-        f"{s['objections']:,} objections, {s['batches']:,} batches; setup {r['setup_seconds']:.0f} s. "
-        f"2-core machine shared with other sessions: load average {r['load']:.1f} during the figures.", "",
+        f"{s['objections']:,} objections, {s['batches']:,} batches; "
+        + (f"setup {r['setup_seconds']:.0f} s. " if r["setup_seconds"] else "setup skipped (`--reuse`). ")
+        + f"2-core machine shared with other sessions: load average {r['load']:.1f} during the figures.", "",
         "| figure | by | rows | first call (s) | second call (s) |", "|---|---|---:|---:|---:|", *rows, "",
         f"Slowest figure (second call): {worst['figure']} by {worst['by']}, {worst['warm']:.2f} s. "
         f"Report: HTML {r['report_html']:.1f} s"
@@ -277,8 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-pdf", action="store_true", help="skip printing the report with Chromium")
     parser.add_argument("--report", type=Path, default=None, help="write the '## Statistics' section here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip the setup: time the figures on the database an earlier run loaded "
+                             "(PostgreSQL only; missing statistics indexes are created first)")
     args = parser.parse_args(argv)
-    result = run(args.enterprises, args.database_url, args.seed, not args.no_pdf)
+    result = run(args.enterprises, args.database_url, args.seed, not args.no_pdf, args.reuse)
     for t in result["timings"]:
         print(f"{t['figure']:>15} {t['by']:<18} rows {t['rows']:>6} cold {t['cold']:6.2f} s warm {t['warm']:6.2f} s",
               file=sys.stderr)
@@ -287,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.report:
         url = "postgresql+psycopg://…" if result["database"] == "postgresql" else None
         command = f"uv run python bench/statistics_bench.py --enterprises {args.enterprises}" + \
-            (f" --database-url {url}" if url else "") + f" --report {args.report}"
+            (f" --database-url {url}" if url else "") + (" --reuse" if args.reuse else "") + f" --report {args.report}"
         write_report(args.report, section(result, command))
 
 

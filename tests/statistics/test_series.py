@@ -21,6 +21,27 @@ def world(db: str) -> World:
     return build_world()
 
 
+def test_one_pass_of_registrations_gives_the_figure_of_every_month(session, world) -> None:  # type: ignore[no-untyped-def]
+    """The overview and the report read registrations per city and month once; the figures they derive
+    for whole months, for "since the beginning" and in total are the figure's own answers."""
+    months = S.month_ends(LAST_MONTH - dt.timedelta(days=70), TODAY)
+    for by in ("", "city", "industry", "size_class"):
+        grouped = S.registrations_grouped(session, TODAY, by)
+        for end in months:
+            for p in (F.Period(end.replace(day=1), end), F.Period(None, end)):
+                assert S.registration_rows(grouped, p) == F.registrations(session, p, by), (by, p)
+                assert S.registration_rows(grouped, p, total=True) == F.registrations(session, p), (by, p)
+
+
+def test_totals_summed_from_a_breakdown_equal_the_total_figures(session, world) -> None:  # type: ignore[no-untyped-def]
+    for end in S.month_ends(LAST_MONTH - dt.timedelta(days=40), TODAY):
+        for p in (F.Period(end.replace(day=1), end), F.Period(None, end)):
+            for by in ("city", "industry", "size_class", "institution"):
+                rows, total = F.loans_with_total(session, p, by)
+                assert rows == F.loans(session, p, by)
+                assert total == F.loans(session, p), (by, p)
+
+
 def test_month_end_series_equal_the_figures(session, world) -> None:  # type: ignore[no-untyped-def]
     ends = S.month_ends(LAST_MONTH - dt.timedelta(days=40), TODAY)
     for by in ("", "city"):

@@ -75,9 +75,8 @@ def previous_month(p: F.Period) -> F.Period:
     return F.Period(last.replace(day=1), last)
 
 
-def _total(session: Session, figure: str, p: F.Period) -> dict:
-    rows = F.FIGURES[figure](session, p, "", F.Filters())
-    return rows[0] if rows else {}
+def _rows(session: Session, figure: str, p: F.Period) -> list[dict]:
+    return F.FIGURES[figure](session, p, "", F.Filters())
 
 
 def _change(column: str, kind: str, cur: Any, prev: Any) -> dict:
@@ -102,9 +101,9 @@ def _names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
     return providers, institutions
 
 
-def _city_rows(session: Session, p: F.Period, cities: dict[str, dict]) -> list[dict]:
-    reg = {r["key"]: r for r in F.registrations(session, p, "city")}
-    loans = {r["key"]: r for r in F.loans(session, p, "city")}
+def _city_rows(reg_rows: list[dict], loan_rows: list[dict], cities: dict[str, dict]) -> list[dict]:
+    reg = {r["key"]: r for r in reg_rows}
+    loans = {r["key"]: r for r in loan_rows}
     rows = []
     for code, prog in cities.items():
         r, ln = reg.get(code, {}), loans.get(code, {})
@@ -197,11 +196,23 @@ def build(session: Session, period: str, today: dt.date | None = None) -> dict[s
     p = month_period(period, today)
     prev = previous_month(p)
     assert p.start is not None
-    headline = []
-    totals = {name: (_total(session, name, p), _total(session, name, prev))
-              for name in dict.fromkeys(f for f, _c, _k in HEADLINE)}
+    # Each stock is grouped once: one pass gives registrations per city and month up to the month's end
+    # (this month's and the previous month's figures, the targets' stocks and the trend); loans are grouped
+    # by city once per month, the headline totals being the sums of the cities' groups.
+    reg_grouped = S.registrations_grouped(session, p.end, "city")
+    reg_city = S.registration_rows(reg_grouped, p)
+    prev_reg = S.registration_rows(reg_grouped, prev, total=True)
+    loan_city, loan_total = F.loans_with_total(session, p, "city")
+    prev_loan_city, prev_loan_total = F.loans_with_total(session, prev, "city")
+    computed = {"registrations": (S.registration_rows(reg_grouped, p, total=True), prev_reg),
+                "loans": (loan_total, prev_loan_total)}
+    totals = {}
+    for name in dict.fromkeys(f for f, _c, _k in HEADLINE):
+        cur, old = computed.get(name) or (_rows(session, name, p), _rows(session, name, prev))
+        totals[name] = (cur[0] if cur else {}, old[0] if old else {})
     from fincredit.statistics.schemas import HEADERS
 
+    headline = []
     for figure, column, kind in HEADLINE:
         cur, old = totals[figure][0].get(column), totals[figure][1].get(column)
         if kind != "share" and cur is None:
@@ -212,14 +223,14 @@ def build(session: Session, period: str, today: dt.date | None = None) -> dict[s
                          "label": HEADERS[column], "kind": kind, "current": cur, "previous": old,
                          "current_text": fmt(cur, kind), "previous_text": fmt(old, kind),
                          "change": _change(column, kind, cur, old)})
-    targets, cities_progress = service.targets_and_cities(session, p.end)
+    targets, cities_progress = service.targets_and_cities(session, p.end, reg_grouped, loan_city)
     providers, institutions = _names(session)
-    cities = _city_rows(session, p, cities_progress)
-    prev_cities = {r["key"]: r for r in F.loans(session, prev, "city")}
+    cities = _city_rows(reg_city, loan_city, cities_progress)
+    prev_cities = {r["key"]: r for r in prev_loan_city}
     sizes = F.loans(session, p, "size_class")
     ends = S.month_ends(max(service.NOTICE_DATE, (p.end.replace(day=1) - dt.timedelta(days=700)).replace(day=1)),
                         p.end)
-    reg_trend = S.cumulative(S.registrations_by_month(session, p.end).get("total", {}), ends)
+    reg_trend = S.cumulative(service._sum_months({k: g["months"] for k, g in reg_grouped.items()}), ends)
     provider_rows = _provider_rows(session, p, providers)
     institution_rows = _institution_rows(session, p, institutions)
     return {

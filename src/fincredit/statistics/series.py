@@ -22,7 +22,18 @@ from sqlalchemy.orm import Session
 
 from fincredit.financing.models import Loan, LoanEvent
 from fincredit.registry.models import Account, Enterprise
-from fincredit.statistics.figures import Filters, _enterprise_key, _filter
+from fincredit.registry.service import ACTIVE_STATUSES
+from fincredit.statistics.figures import (
+    Filters,
+    Period,
+    _collapse,
+    _enterprise_key,
+    _filter,
+    _join_enterprise,
+    _registrations_out,
+    execute,
+    merge_join,
+)
 
 
 def _month_of_datetime(session: Session, column):  # type: ignore[no-untyped-def]
@@ -53,13 +64,52 @@ def registrations_by_month(session: Session, end: dt.date, by: str = "", filters
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
     key = _enterprise_key(by).label("key")
     month = _month_of_datetime(session, Account.created_at).label("month")
-    stmt = _filter(select(key, month, func.count(Account.id).label("n")).select_from(Account)
-                   .join(Enterprise, Enterprise.uscc == Account.uscc, isouter=True)
-                   .where(Account.created_at < hi).group_by(key, month), filters)
+    stmt = (select(key, month, func.count(Account.id).label("n")).select_from(Account)
+            .where(Account.created_at < hi).group_by(key, month))
+    stmt = _filter(_join_enterprise(stmt, Enterprise.uscc == Account.uscc, by, filters), filters)
     out: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for row in session.execute(stmt):
+    for row in execute(session, stmt):
         out[None if row.key is None else str(row.key)][row.month] = int(row.n)
     return out
+
+
+def registrations_grouped(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
+                          ) -> dict[str | None, dict]:
+    """key → {"live": live enterprises, "months": {YYYY-MM: accounts created that month}} for accounts created
+    up to ``end`` (inclusive), in one pass over the base fully joined with the accounts: both the month-end
+    series and the ``registrations`` figure of any period ending at ``end`` (see ``registration_rows``)."""
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    key = _enterprise_key(by).label("key")
+    counted = Account.created_at < hi
+    month = case((counted, _month_of_datetime(session, Account.created_at)), else_=None).label("month")
+    live = func.sum(case((Enterprise.status.in_(ACTIVE_STATUSES), 1), else_=0)).label("live")
+    stmt = _filter(select(key, month, live, func.sum(case((counted, 1), else_=0)).label("n"))
+                   .select_from(Enterprise).join(Account, Account.uscc == Enterprise.uscc, full=True)
+                   .group_by(key, month), filters)
+    out: dict[str | None, dict] = {}
+    with merge_join(session):
+        rows = execute(session, stmt).all()
+    for row in rows:
+        group = out.setdefault(None if row.key is None else str(row.key), {"live": 0, "months": {}})
+        group["live"] += int(row.live or 0)
+        if row.month is not None and row.n:
+            group["months"][row.month] = int(row.n)
+    return out
+
+
+def registration_rows(grouped: dict[str | None, dict], period: Period, total: bool = False) -> list[dict]:
+    """The ``registrations`` figure of ``period`` from ``registrations_grouped`` up to some end: the period
+    starts at the beginning or on the first day of a month, and ends at that end or on the last day of an
+    earlier month. ``total``: the groups summed up."""
+    assert period.start is None or period.start.day == 1
+    first = period.start.strftime("%Y-%m") if period.start else ""
+    last = period.end.strftime("%Y-%m")
+    raw = {}
+    for k, g in grouped.items():
+        months = {m: n for m, n in g["months"].items() if m <= last}
+        raw[k] = {"live": g["live"], "cumulative": sum(months.values()),
+                  "created": sum(n for m, n in months.items() if m >= first)}
+    return _registrations_out(_collapse(raw) if total else raw)
 
 
 def balances_by_month(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
@@ -86,13 +136,13 @@ def balances_by_month(session: Session, end: dt.date, by: str = "", filters: Fil
     month = _month_of_date(session, effective).label("month")
     money = Numeric(18, 4)
     key = (Loan.institution_id if by == "institution" else _enterprise_key(by)).label("key")
-    stmt = _filter(select(key, month, func.sum(deltas.c.delta).label("delta"),
-                          func.sum(case((Loan.credit_loan, deltas.c.delta), else_=literal(0, money))).label("credit"))
-                   .select_from(deltas).join(Loan, Loan.id == deltas.c.loan_id)
-                   .join(Enterprise, Enterprise.uscc == Loan.uscc, isouter=True)
-                   .where(Loan.granted_on <= end).group_by(key, month), filters)
+    stmt = (select(key, month, func.sum(deltas.c.delta).label("delta"),
+                   func.sum(case((Loan.credit_loan, deltas.c.delta), else_=literal(0, money))).label("credit"))
+            .select_from(deltas).join(Loan, Loan.id == deltas.c.loan_id)
+            .where(Loan.granted_on <= end).group_by(key, month))
+    stmt = _filter(_join_enterprise(stmt, Enterprise.uscc == Loan.uscc, by, filters), filters)
     out: dict[str | None, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
-    for row in session.execute(stmt):
+    for row in execute(session, stmt):
         out[None if row.key is None else str(row.key)][row.month] = (Decimal(row.delta or 0), Decimal(row.credit or 0))
     return out
 

@@ -126,15 +126,21 @@ def _sum_months(groups: dict) -> dict:
     return total
 
 
-def targets_and_cities(session: Session, today: dt.date) -> tuple[dict, dict[str, dict]]:
-    """Progress toward the targets for the province and for each city, from four city-grouped queries (the
+def targets_and_cities(session: Session, today: dt.date, reg_grouped: dict | None = None,
+                       loan_rows: list[dict] | None = None) -> tuple[dict, dict[str, dict]]:
+    """Progress toward the targets for the province and for each city, from three city-grouped queries (the
     province is the sum of its groups, enterprises without a known city included). A city's targets are its
-    share of the province's live enterprises times the provincial targets."""
+    share of the province's live enterprises times the provincial targets. Callers that already hold
+    ``series.registrations_grouped(session, today, "city")`` or the city breakdown of loans for a period
+    ending ``today`` pass them in (only the loans' stocks at the period's end are read, and those do not
+    depend on the period's start)."""
     p = F.Period(None, today)
-    reg = {r["key"]: r for r in F.registrations(session, p, "city")}
-    loan = {r["key"]: r for r in F.loans(session, p, "city")}
+    if reg_grouped is None:
+        reg_grouped = S.registrations_grouped(session, today, "city")
+    reg = {r["key"]: r for r in S.registration_rows(reg_grouped, p)}
+    loan = {r["key"]: r for r in (loan_rows if loan_rows is not None else F.loans(session, p, "city"))}
     ends = S.month_ends(NOTICE_DATE, today)
-    reg_months = S.registrations_by_month(session, today, "city")
+    reg_months = {k: g["months"] for k, g in reg_grouped.items()}
     bal_months = S.balances_by_month(session, today, "city")
 
     def values(keys: list) -> dict:
@@ -180,10 +186,18 @@ def progress(session: Session, filters: F.Filters = F.Filters(), today: dt.date 
 def overview(session: Session, today: dt.date | None = None) -> dict:
     today = today or dt.date.today()
     p = F.Period(None, today)
-    head = {name: (rows[0] if rows else {}) for name, rows in
-            ((n, F.FIGURES[n](session, p, "", F.Filters())) for n in F.FIGURES if n != "collection")}
+    # The stocks are grouped by city once: the headline totals are the sums of the cities' groups.
+    reg_grouped = S.registrations_grouped(session, today, "city")
+    loan_city, loan_total = F.loans_with_total(session, p, "city")
+    computed = {"registrations": S.registration_rows(reg_grouped, p, total=True), "loans": loan_total}
+    head = {}
+    for name in F.FIGURES:
+        if name == "collection":
+            continue
+        rows = computed[name] if name in computed else F.FIGURES[name](session, p, "", F.Filters())
+        head[name] = rows[0] if rows else {}
     coll = F.collection(session, p, "")
     head["collection"] = coll[0] if coll else {}
+    targets, cities = targets_and_cities(session, today, reg_grouped, loan_city)
     return {"as_of": today.isoformat(), "notice_date": NOTICE_DATE.isoformat(),
-            "target_date": TARGET_DATE.isoformat(), "headline": head,
-            **dict(zip(("targets", "cities"), targets_and_cities(session, today), strict=True))}
+            "target_date": TARGET_DATE.isoformat(), "headline": head, "targets": targets, "cities": cities}

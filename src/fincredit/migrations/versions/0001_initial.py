@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 02:34:00.543153
+Create Date: 2026-11-27 03:38:56.407001
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("uscc", name=op.f("uq_accounts_uscc")),
     )
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_statistics_accounts_created", ["uscc"], unique=False, postgresql_include=["created_at"]
+        )
+
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -137,6 +142,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_enterprises_legal_rep_key"), ["legal_rep_key"], unique=False)
         batch_op.create_index(
             "ix_enterprises_region_industry", ["region_code", "industry_code"], unique=False
+        )
+        batch_op.create_index(
+            "ix_statistics_enterprises_dimensions",
+            ["uscc"],
+            unique=False,
+            postgresql_include=["region_code", "industry_code", "size_class", "status"],
         )
 
     op.create_table(
@@ -1363,6 +1374,10 @@ def downgrade() -> None:
     op.drop_table("evaluations")
     op.drop_table("evaluation_guidelines")
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_statistics_enterprises_dimensions",
+            postgresql_include=["region_code", "industry_code", "size_class", "status"],
+        )
         batch_op.drop_index("ix_enterprises_region_industry")
         batch_op.drop_index(batch_op.f("ix_enterprises_legal_rep_key"))
 
@@ -1379,5 +1394,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_tokens_role"))
 
     op.drop_table("api_tokens")
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_accounts_created", postgresql_include=["created_at"])
+
     op.drop_table("accounts")
     # ### end Alembic commands ###
