@@ -29,6 +29,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fresh_db import fresh_database  # noqa: E402
+from sections import replace_section  # noqa: E402
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -259,19 +260,6 @@ def section(r: dict[str, Any], command: str) -> str:
     ])
 
 
-def write_report(path: Path, text: str) -> None:
-    """Replace the ``## Evaluation`` section of ``path`` (or append it), keeping the other sections."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["# Benchmarks", ""]
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Evaluation"), None)
-    new = text.rstrip("\n").splitlines()
-    if start is None:
-        lines = [*lines, *([""] if lines and lines[-1] else []), *new]
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines = [*lines[:start], *new, *([""] if end < len(lines) else []), *lines[end:]]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=100_000)
@@ -288,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
         url = "postgresql+psycopg://…" if result["database"] == "postgresql" else None
         command = f"uv run python bench/evaluation_bench.py --enterprises {args.enterprises}" + \
             (f" --database-url {url}" if url else "") + f" --report {args.report}"
-        write_report(args.report, section(result, command))
+        replace_section(args.report, "## Evaluation", section(result, command))
 
 
 if __name__ == "__main__":

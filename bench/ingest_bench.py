@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fresh_db import fresh_database  # noqa: E402
+from sections import replace_section  # noqa: E402
+
 HEADERS = ["企业名称", "统一社会信用代码", "近一年增值税应纳税金额（元）", "近一年增值税实际缴税金额（元）",
            "近一年企业所得税应纳税金额（元）", "近一年企业所得税实际缴税金额（元）", "连续正常缴税周期（月）",
            "最近一次正常缴税日期"]
@@ -60,20 +64,6 @@ def _use(data_dir: Path, url: str | None) -> None:
 
     db.reset_caches()
     get_keyring.cache_clear()
-
-
-def _fresh_pg(url: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    name = f"{parsed.database or 'fincredit'}_ingest_bench"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def parse_only(path: Path) -> int:
@@ -223,7 +213,7 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
         out["sqlite_seconds"], out["sqlite_cpu"], _ = timed(ingest, path, workers)
         print(f"SQLite: {rows / out['sqlite_seconds']:,.0f} rows/s", file=sys.stderr)
     if pg_url:
-        _use(workdir / "pg", _fresh_pg(pg_url))
+        _use(workdir / "pg", fresh_database(pg_url, workdir, "ingest_bench"))
         initialize()
         server = backend_cpu_seconds()
         out["pg_seconds"], out["pg_cpu"], _ = timed(ingest, path, workers)
@@ -298,19 +288,6 @@ def section(r: dict[str, Any], command: str) -> str:
     return "\n".join(ln for ln in lines if ln is not None) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the ``## Collection`` section of ``path`` (or append it), keeping the other sections."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["# Benchmarks", ""]
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Collection"), None)
-    if start is None:
-        body = "\n".join(lines).rstrip() + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        body = "\n".join(lines[:start]).rstrip() + "\n\n" + text + ("\n" + "\n".join(lines[end:]) if end < len(lines)
-                                                                     else "")
-    path.write_text(body, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -328,7 +305,7 @@ def main() -> None:
     text = section(result, command)
     print(text)
     if args.report:
-        write_section(args.report, text)
+        replace_section(args.report, "## Collection", text)
 
 
 if __name__ == "__main__":

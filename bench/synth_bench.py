@@ -19,6 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sections import replace_section  # noqa: E402
+
 GOAL_ENTERPRISES = 1_500_000
 GOAL_SECONDS = 600
 NOTE = ("The generator is `src/fincredit/synth/` (`fincredit synth`): the registration base and one provider "
@@ -89,18 +92,6 @@ def render(r: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str, title: str = "## Synthetic province") -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == title), None)
-    if start is None:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        text = "\n".join(lines[:start] + section.rstrip("\n").splitlines() + [""] + lines[end:]).rstrip("\n") + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=200_000)
@@ -116,7 +107,7 @@ def main() -> None:
     section = render(result, command)
     print(section)
     if args.report:
-        write_section(args.report, section)
+        replace_section(args.report, "## Synthetic province", section)
 
 
 if __name__ == "__main__":

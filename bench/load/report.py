@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.sections import replace_section
+
 HEADING = "## Load"
 GOAL_SHARE, GOAL_P99_MS = 0.25, 50.0
 KINDS = {"profile": "institution profile query", "evaluation": "evaluation", "verification": "verification",
@@ -153,16 +155,7 @@ def render(data_dir: Path) -> str:
 
 def write_report(report: Path, data_dir: Path) -> None:
     """Replace the "## Load" section of ``report`` (up to the next "## " heading), or append it."""
-    text = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
-    section = render(data_dir).rstrip() + "\n"
-    start = text.find(f"\n{HEADING}\n")
-    if start < 0:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + ("\n" + text[end + 1:] if end >= 0 else "")
-    report.write_text(text, encoding="utf-8")
-
+    replace_section(report, HEADING, render(data_dir))
 
 if __name__ == "__main__":
     write_report(Path(sys.argv[1]), Path(sys.argv[2]))
