@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
+from fincredit.cli_support import fail
 from fincredit.logs import configure_logging
 from fincredit.settings import get_settings
 
@@ -40,11 +41,6 @@ COMMANDS += [("fincredit.statistics.cli", "report")]
 def _main() -> None:
     s = get_settings()
     configure_logging(s.log_level, s.log_json)
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]错误：[/red]{message}")
-    raise typer.Exit(code)
 
 
 @app.command()

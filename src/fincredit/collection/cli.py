@@ -10,17 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fincredit.cli_support import fail
 from fincredit.collection.ingest import DEFAULT_CHUNK_ROWS
 
 provider_app = typer.Typer(help="数据提供单位（登记、令牌、接口调用、模拟器）", no_args_is_help=True)
 err = Console(stderr=True)
 
 STATUS_LABELS = {"accepted": "已入库", "partially_accepted": "部分入库", "rejected": "已拒绝"}
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]错误：[/red]{message}")
-    raise typer.Exit(code)
 
 
 def _print_batch(summary: dict, *, duplicate: bool, file_error: object, as_json: bool) -> None:
@@ -68,7 +64,7 @@ def ingest(
                                     chunk_rows=chunk_rows)
             summary = service.batch_dict(session, result.batch)
     except DomainError as exc:
-        _fail(f"{exc.message}（{exc.code}）")
+        fail(f"{exc.message}（{exc.code}）", 2)
     _print_batch(summary, duplicate=not result.created, file_error=result.file_error, as_json=as_json)
     if summary["status"] == "rejected":
         raise typer.Exit(1)
@@ -87,7 +83,7 @@ def provider_add(code: str = typer.Argument(...), name: str = typer.Argument(...
             provider = provider_service.register_provider(session, code=code, name=name, categories=category)
             cats = ", ".join(provider.categories)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message, 2)
     err.print(f"已登记数据提供单位 {code}（{name}），负责信息类：{cats}")
 
 
@@ -102,7 +98,7 @@ def provider_token(code: str = typer.Argument(...), name: str | None = typer.Opt
         with session_scope() as session:
             raw = provider_service.issue_provider_token(session, code, name)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message, 2)
     sys.stdout.write(raw + "\n")
 
 
@@ -135,7 +131,7 @@ def provider_endpoint(code: str = typer.Argument(...), url: str = typer.Option(.
         with session_scope() as session:
             provider_service.set_endpoint(session, code, url=url, secret=secret)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message, 2)
     err.print(f"已登记 {code} 的接口地址 {url}")
 
 

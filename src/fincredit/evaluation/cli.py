@@ -17,14 +17,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fincredit.cli_support import fail
+
 app = typer.Typer(help="基础性信用评价与评价指引", invoke_without_command=True)
 out = Console()
 err = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]错误：[/red]{message}", highlight=False)
-    raise typer.Exit(1)
 
 
 @app.callback()
@@ -44,7 +41,7 @@ def evaluate(
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        _fail(f"评价日期格式应为 YYYY-MM-DD：{as_of}")
+        fail(f"评价日期格式应为 YYYY-MM-DD：{as_of}")
     columns = (TextColumn("[bold]信用评价[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     try:
@@ -62,7 +59,7 @@ def evaluate(
                 summary = service.evaluate_all(session, as_of=day, triggered_by="cli", progress=tick,
                                                snapshot_reads=True)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if as_json:
         out.print_json(json.dumps({"run_id": summary.run_id, "kind": summary.kind, "enterprises": summary.enterprises,
                                    "grades": summary.grade_counts, "thin_files": summary.thin_files,
@@ -91,7 +88,7 @@ def guideline_doc(out_path: Path = typer.Option(Path("docs/guideline.md"), "--ou
     try:
         text = to_markdown(load_guideline())
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(text, encoding="utf-8")
     err.print(f"已写入 {out_path}", highlight=False)

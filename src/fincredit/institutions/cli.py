@@ -3,31 +3,19 @@ status, issue their tokens."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from fincredit.cli_support import cli_actor, fail
 from fincredit.db import session_scope
 from fincredit.errors import DomainError
 
 app = typer.Typer(help="接入机构与对接平台：登记、评估、启用/暂停/退出、令牌", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-
-def _fail(exc: DomainError) -> None:
-    err.print(f"[red]错误：[/red]{exc.message}", highlight=False)
-    raise typer.Exit(1)
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 @app.command("add")
@@ -44,10 +32,10 @@ def add(name: str = typer.Argument(..., help="机构名称"),
     try:
         with session_scope() as session:
             row = service.create_institution(session, name=name, kind=kind, uscc=uscc or None,
-                                             region_code=region or None, actor=_operator())
+                                             region_code=region or None, actor=cli_actor())
             institution_id = row.id
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     out.print(f"已登记机构 {institution_id}：{name}（申请接入）", highlight=False)
 
 
@@ -62,9 +50,9 @@ def assess(institution_id: int = typer.Argument(..., help="机构编号"),
     try:
         with session_scope() as session:
             service.record_assessment(session, institution_id, kind=kind, passed=passed, note=note,
-                                      actor=_operator())
+                                      actor=cli_actor())
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     label = service.ASSESSMENT_LABELS[kind]
     out.print(f"机构 {institution_id} 的{label}：{'通过' if passed else '未通过'}", highlight=False)
 
@@ -79,9 +67,9 @@ def status(institution_id: int = typer.Argument(..., help="机构编号"),
     try:
         with session_scope() as session:
             service.change_status(session, institution_id, to_status=new_status, reason=reason,
-                                  actor=_operator())
+                                  actor=cli_actor())
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     out.print(f"机构 {institution_id} 已变更为：{service.STATUS_LABELS[new_status]}", highlight=False)
 
 
@@ -95,7 +83,7 @@ def token(institution_id: int = typer.Argument(..., help="机构编号"),
         with session_scope() as session:
             raw, _row = service.issue_institution_token(session, institution_id, name=name or None)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     sys.stdout.write(raw + "\n")
 
 

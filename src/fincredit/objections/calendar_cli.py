@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from fincredit.cli_support import cli_actor, fail
 from fincredit.db import session_scope
 from fincredit.errors import DomainError
 
 app = typer.Typer(help="工作日历：法定节假日与调休安排、异议转送期限", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-
-def _fail(message: str, details: object = None) -> None:
-    if isinstance(details, list) and details:
-        message = message.split("：", 1)[0]  # the problems follow one a line
-    err.print(f"[red]错误：[/red]{message}", markup=True, highlight=False)
-    if isinstance(details, list):
-        for item in details:
-            if isinstance(item, dict):
-                err.print(f"  - {item.get('field') or '(整体)'}：{item.get('message')}", highlight=False)
-    raise typer.Exit(1)
-
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 @app.command("load")
@@ -47,13 +29,13 @@ def load(year: int = typer.Argument(..., help="年份，如 2027"),
     try:
         body = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        _fail("节假日安排不合法：文件不是合法的 UTF-8 JSON")
+        fail("节假日安排不合法：文件不是合法的 UTF-8 JSON")
     try:
         with session_scope() as session:
-            row = calendar_service.load_schedule(session, year, body, loaded_by=_operator())
+            row = calendar_service.load_schedule(session, year, body, loaded_by=cli_actor())
             stored = calendar_service.schedule_to_dict(row)
     except DomainError as exc:
-        _fail(exc.message, exc.details)
+        fail(exc.message, details=exc.details)
     out.print(f"已加载 {year} 年节假日安排第 {stored['version']} 版：法定节假日 {len(stored['holidays'])} 天，"
               f"调休上班 {len(stored['workdays'])} 天。", highlight=False)
 
@@ -68,7 +50,7 @@ def show(year: int = typer.Argument(..., help="年份"),
         with session_scope() as session:
             view = calendar_service.effective_year(session, year)
     except DomainError as exc:
-        _fail(exc.message, exc.details)
+        fail(exc.message, details=exc.details)
     if as_json:
         out.print_json(data=view)
         return
@@ -90,9 +72,9 @@ def deadline(filed_at: str = typer.Argument(..., help="提交时间，须带时�
     try:
         moment = dt.datetime.fromisoformat(filed_at)
     except ValueError:
-        _fail(f"无法解析时间：{filed_at}（应为 ISO 8601 格式，如 2026-09-30T10:00+08:00）")
+        fail(f"无法解析时间：{filed_at}（应为 ISO 8601 格式，如 2026-09-30T10:00+08:00）")
     if moment.tzinfo is None:
-        _fail("时间必须带时区，如 2026-09-30T10:00+08:00")
+        fail("时间必须带时区，如 2026-09-30T10:00+08:00")
     with session_scope() as session:
         result = calendar_service.compute_forward_deadline(session, moment)
     if as_json:

@@ -6,9 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fincredit.cli_support import cli_actor, fail
 from fincredit.db import session_scope, utcnow
 from fincredit.errors import DomainError
-from fincredit.objections.calendar_cli import _fail, _operator  # the package's CLI helpers
 
 app = typer.Typer(help="异议申诉：队列、转交省级节点、逾期升级", no_args_is_help=True)
 out = Console()
@@ -26,7 +26,7 @@ def list_queue(status: str = typer.Option("open", help="open、filed、forwarded
             rows, total = service.queue(session, status, 500, 0)
             items = [service.objection_dict(session, o, now, operator=True) for o in rows]
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if as_json:
         out.print_json(data={"items": items, "total": total})
         return
@@ -45,10 +45,10 @@ def forward(objection_id: int = typer.Argument(..., help="异议编号")) -> Non
 
     try:
         with session_scope() as session:
-            obj = service.forward(session, objection_id, _operator())
+            obj = service.forward(session, objection_id, cli_actor())
             within = obj.forwarded_within_deadline
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     out.print(f"异议 {objection_id} 已转交省级节点（{'在期限内' if within else '已超过转交期限'}）。", highlight=False)
 
 

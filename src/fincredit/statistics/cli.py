@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True)
+from fincredit.cli_support import err, fail
 
 
 def report(period: str = typer.Option(..., "--period", help="统计月份 YYYY-MM"),
@@ -21,15 +20,13 @@ def report(period: str = typer.Option(..., "--period", help="统计月份 YYYY-M
 
     kind = (format or ("html" if out.suffix.lower() in (".html", ".htm") else "pdf")).lower()
     if kind not in ("pdf", "html"):
-        err.print(f"[red]错误：[/red]不支持的格式 {format}，应为 pdf 或 html")
-        raise typer.Exit(2)
+        fail(f"不支持的格式 {format}，应为 pdf 或 html", 2)
     try:
         with session_scope() as session:
             html = report_module.generate_html(session, period)
         data = html.encode("utf-8") if kind == "html" else html_to_pdf(html)
     except DomainError as exc:
-        err.print(f"[red]错误：[/red]{exc.message}")
-        raise typer.Exit(1) from None
+        fail(exc.message)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     err.print(f"已生成 {period} 通报：{out}（{kind.upper()}，{len(data):,} 字节）")

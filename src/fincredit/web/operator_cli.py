@@ -8,16 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fincredit.cli_support import fail
 from fincredit.errors import DomainError
 
 app = typer.Typer(help="管理端运营人员账户（密码 + 动态口令）", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-
-def _fail(exc: DomainError) -> None:
-    err.print(f"[red]错误：[/red]{exc.message}", highlight=False)
-    raise typer.Exit(1)
 
 
 def _print_secret(username: str, secret: str) -> None:
@@ -42,7 +38,7 @@ def create(name: str = typer.Argument(..., help="运营人员用户名"),
             row, secret = create_operator(session, name, password)
             username = row.username
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     _print_secret(username, secret)
 
 
@@ -57,7 +53,7 @@ def reset_totp_command(name: str = typer.Argument(..., help="运营人员用户�
             row, secret = reset_totp(session, name)
             username = row.username
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     _print_secret(username, secret)
 
 
@@ -71,7 +67,7 @@ def unlock_command(name: str = typer.Argument(..., help="运营人员用户名")
         with session_scope() as session:
             unlock(session, name)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc.message)
     out.print(f"已解除锁定：{name}", highlight=False)
 
 
