@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fincredit.auth.models import Role
 from fincredit.auth.service import Principal, resolve_token
-from fincredit.db import get_sessionmaker
+from fincredit.db import session_scope
 from fincredit.errors import Forbidden, Unauthorized
 
 # Hooks other capabilities register to refuse a principal (e.g. a suspended institution).
@@ -23,15 +23,8 @@ principal_checks: list[Callable[[Session, Principal], None]] = []
 
 def get_session() -> Iterator[Session]:
     """The request owns the transaction: commit when the endpoint returns, roll back on error."""
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit when the endpoint returns, before the response is sent, so that a

@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fincredit.auth.models import Role
-from fincredit.db import get_sessionmaker
+from fincredit.db import session_scope
 from fincredit.errors import DomainError
 from fincredit.logs import get_logger
 from fincredit.web import formatting, sessions
@@ -60,16 +60,9 @@ class LoginRequired(Exception):
 # -- the unit of work -----------------------------------------------------------------------------
 
 def page_session(request: Request) -> Iterator[Session]:
-    session = get_sessionmaker()()
-    request.state.page_db = session
-    try:
+    with session_scope() as session:
+        request.state.page_db = session
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DB = Annotated[Session, Depends(page_session, scope="function")]
