@@ -18,25 +18,26 @@ KINDS = {"profile": "institution profile query", "evaluation": "evaluation", "ve
 
 
 ANALYSIS = [
-    "What a profile query costs (cProfile of `views.enterprise_view` + `disclosure.disclose` + commit, in "
-    "process, against the same database): it is a write transaction, not a read — 22 SQL statements (the "
-    "enterprise, the catalog version, the decision point's authorizations, records, objection marks, then "
-    "the disclosure row, the authorization use, the ledger head `UPDATE`, ledger nodes and entries) and a "
-    "durable commit (`synchronous_commit = on`: one WAL flush per disclosure). Appends to the ledger are "
-    "serialized by the `ledger_head` row lock from the append to the commit, across all API processes, so "
-    "that window bounds the disclosure rate of the whole deployment (docs/scaling.md). On this loaded "
-    "machine every statement's round trip costs milliseconds of scheduling delay, which is why the latency "
-    "is high; the ceiling endpoint makes no database call at all.",
+    "What a profile query costs (`bench/load/profile_query.py`: per-request wall time, CPU time and SQL "
+    "statements, in process, one request at a time, through a `TestClient` and for the handler alone): it "
+    "is a write transaction, not a read. Per request 9 SQL statements and a durable commit "
+    "(`synchronous_commit = on`: one WAL flush per disclosure): the API token and its institution "
+    "(authentication), then 7 of the handler: the enterprise with its legal representative's name, the "
+    "current catalog version, the querying institution and whether any provider has an interface endpoint "
+    "(one query); the decision point's authorizations (read once; nothing about authorizations is cached "
+    "across requests, so a revocation takes effect at once); the records with their objection markers (one "
+    "query); the names of the persons the public records name; the authorization uses together with the "
+    "ledger's index reservation (one statement with data-modifying CTEs); the ledger's tree nodes; the "
+    "ledger entries, nodes and the disclosure row (one statement). Appends to the ledger are serialized by "
+    "the `ledger_head` row lock from the reservation to the commit, across all API processes, so that "
+    "window (three round trips and the commit) bounds the disclosure rate of the whole deployment "
+    "(docs/scaling.md); sampled during the profile phase on the loaded machine, most in-flight requests "
+    "wait on that lock while its holder waits for CPU. The ceiling endpoint makes no database call at all.",
     "",
-    "Fixed on the way: for every authorized category collected by interface call (接口调用) the view asked "
-    "collection's `fetch_on_demand`, which ran four or five queries per category only to find that no "
-    "provider had an endpoint and to answer from the stored records the view reads anyway. The view now "
-    "reads the providers once and skips categories without an endpoint "
-    "(`disclosure/views.py: fetch_interface_categories`): 39 → 22 statements per query, 420 → 229 ms per "
-    "query in the in-process profile on the loaded machine. Next, in order of size: group commit of ledger "
-    "appends (one appender takes the entries of many concurrent requests under one lock and one WAL "
-    "flush), caching the catalog version and the institution's name per process with invalidation, and "
-    "reading the decision point's authorizations once per request instead of three times.",
+    "Next, in order of size: group commit of ledger appends (one appender takes the entries of many "
+    "concurrent requests under one lock and one WAL flush, each request still answering only after its "
+    "own durable commit), reading the ledger's tree nodes in the same round trip as the index reservation, "
+    "and the authentication's two queries.",
 ]
 
 

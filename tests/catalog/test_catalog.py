@@ -150,3 +150,25 @@ def test_init_is_idempotent(db):
     from fincredit.bootstrap import initialize
 
     assert "up to date" in initialize()["catalog"]
+
+
+def test_a_new_catalog_version_is_seen_at_once(client, admin_token, session):
+    """The current version is read once per transaction: the next transaction (the next request) sees a
+    version an operator just created, and a transaction sees the version it wrote itself."""
+    from fincredit.catalog.service import adjust_category, get_catalog
+
+    assert get_catalog(session).version == 1
+    session.rollback()  # a request ends with its transaction
+    definition = copy.deepcopy(get_catalog(session).categories["2"].model_dump(mode="json", exclude_none=True))
+    session.rollback()
+    definition["fields"].append({"name": "欠税发生日期", "type": "date"})
+    r = client.put("/api/v1/catalog/categories/2", json={"definition": definition, "note": "增加欠税发生日期"},
+                   headers=auth(admin_token))
+    assert r.status_code == 201, r.text
+    assert get_catalog(session).version == 2
+    assert "欠税发生日期" in [f.name for f in get_catalog(session).categories["2"].fields]
+    definition["fields"].append({"name": "欠税所属期", "type": "text"})
+    adjust_category(session, definition, actor="测试", note="再增加一个字段")
+    assert get_catalog(session).version == 3
+    session.rollback()
+    assert get_catalog(session).version == 2

@@ -7,9 +7,11 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy import insert as sa_insert
 
 from fincredit.crypto import get_keyring
+from fincredit.db import utcnow
 from fincredit.errors import BadRequest, NotFound, Unprocessable
 from fincredit.ledger import merkle, service
 from fincredit.ledger.merkle import SM3
@@ -78,6 +80,40 @@ def test_rollback_removes_the_entry_and_its_index(session) -> None:
     session.commit()
     assert again.index == 3
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 4
+
+
+def test_writes_sent_with_an_append_share_its_transaction(session) -> None:
+    """``lock_with`` and ``insert_with`` (one statement with the append on PostgreSQL): written with the
+    entries, rolled back with them, and the rows written after see the entries' indexes."""
+    from fincredit.disclosure.models import OperatorAlert
+    from fincredit.ledger import repository
+
+    alerts = OperatorAlert.__table__
+    now = utcnow()
+    before = repository.template(sa_insert(alerts).values(
+        kind="possible_scraping", subject=bindparam("w_before_subject"), message="m", details={}, created_at=now))
+    after = repository.template(sa_insert(alerts).values(
+        kind="possible_scraping", subject=bindparam("w_after_subject"), message="m", details={}, created_at=now))
+
+    def append(tag: str) -> list[service.AppendedEntry]:
+        return service.append_many(
+            session, [("disclosure", {"n": i}, [ENT]) for i in range(3)],
+            lock_with=[(before, {"w_before_subject": f"{tag}:lock"})],
+            insert_with=lambda entries: [(after, {"w_after_subject": f"{tag}:{entries[0].index}-{entries[-1].index}"})])
+
+    fill(session, 2)
+    append("gone")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(alerts)) == 0
+    entries = append("kept")
+    session.commit()
+    assert [e.index for e in entries] == [2, 3, 4]
+    assert sorted(session.scalars(select(alerts.c.subject))) == ["kept:2-4", "kept:lock"]
+    assert service.tree_size(session) == 5
+    fresh = merkle.CompactRange(SM3)  # the root recomputed from the stored leaves alone
+    for leaf in session.scalars(select(LedgerEntry.leaf_hash).order_by(LedgerEntry.index)):
+        fresh.append(bytes(leaf))
+    assert service.tree_root(session, 5) == fresh.root()
 
 
 @pytest.mark.parametrize(("kind", "payload", "parties", "code"), [

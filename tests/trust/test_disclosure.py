@@ -152,7 +152,7 @@ def test_when_the_record_or_ledger_cannot_be_written_nothing_is_disclosed(client
         monkeypatch.setattr("fincredit.ledger.service.append_many", broken)
         monkeypatch.setattr("fincredit.ledger.service.append", broken)
     else:
-        monkeypatch.setattr("fincredit.disclosure.repository.add_disclosure", broken)
+        monkeypatch.setattr("fincredit.disclosure.repository.disclosure_insert", broken)
     r = view(client, w)
     assert r.status_code == 503 and error_code(r) == "disclosure_not_recorded"
     assert set(r.json()) == {"error"} and w.ent.name not in r.text and "50万" not in r.text
@@ -280,3 +280,47 @@ def test_data_period_limits_products(client, session, records):
     grant(session, w, ["1"], data_to=dt.date(2020, 1, 1))
     products = {p["code"]: p["value"] for p in sections(view(client, w))["1"]["products"]}
     assert products["vat_paid_band"] == "无记录"
+
+
+def test_concurrent_queries_under_one_authorization_are_each_counted_recorded_and_logged(client, session, records):
+    """Several threads query at once (as the API's threadpool does): every answer has its own
+    disclosure row and ledger entries, every use is counted, and the ledger still verifies."""
+    import base64
+    import threading
+
+    from fincredit.crypto import get_keyring
+    from fincredit.ledger.audit import audit
+    from fincredit.ledger.verifier import key_id
+
+    w = records
+    a = grant(session, w, ["1", "10"])
+    answers, errors = [], []
+
+    def query() -> None:
+        try:
+            for _ in range(3):
+                r = view(client, w, purpose="pre_loan")
+                assert r.status_code == 200, r.text
+                answers.append(r.json()["disclosure"])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=query) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(answers) == 12 and len({b["id"] for b in answers}) == 12
+    assert len({b["ledger_index"] for b in answers}) == 12
+    session.expire_all()
+    assert count(session, Disclosure) == 12
+    assert session.get(Authorization, a.id).use_count == 12 and count(session, AuthorizationUse) == 12
+    for block in answers:
+        row = session.get(Disclosure, block["id"])
+        entry = session.get(LedgerEntry, block["ledger_index"])
+        assert row.ledger_index == block["ledger_index"] and row.leaf_hash == block["leaf_hash"]
+        assert entry.document["payload"]["disclosure_id"] == row.id
+    ring = get_keyring()
+    assert audit(session.connection(), {key_id(base64.b64decode(ring.public_key_b64())): ring.public_key}).ok
+

@@ -32,6 +32,7 @@ from fincredit.authorization.rules import PURPOSES
 from fincredit.catalog.definitions import CategoryDef
 from fincredit.catalog.service import get_catalog
 from fincredit.db import as_utc, utcnow
+from fincredit.institutions.models import Institution
 
 Form = Literal["raw", "masked_public", "processed", "verification", "none"]
 
@@ -64,8 +65,6 @@ def institution_active(session: Session, institution_id: int | None) -> bool:
     try:
         from fincredit.institutions.service import is_institution_active
     except ImportError:
-        from fincredit.institutions.models import Institution
-
         row = session.get(Institution, institution_id)
         return row is not None and row.status == "active"
     return bool(is_institution_active(session, institution_id))
@@ -92,13 +91,48 @@ def _decide_institution(cat: CategoryDef, purpose: str | None, now: dt.datetime,
     return _deny("not_authorized", "未授权")
 
 
+@dataclass(frozen=True)
+class PartyContext:
+    """What the decisions were made from, read once per request: the institution's row (its name goes
+    into the disclosure record) and every artefact the enterprise granted it (any status)."""
+
+    institution: Institution | None = None
+    authorizations: tuple[Authorization, ...] = ()
+
+    @property
+    def institution_name(self) -> str:
+        return self.institution.name if self.institution is not None else ""
+
+    def authorization(self, authorization_id: str | None) -> Authorization | None:
+        return next((a for a in self.authorizations if a.id == authorization_id), None)
+
+
+def _institution_row(session: Session, institution_id: int) -> Institution | None:
+    try:
+        from fincredit.institutions.service import find_institution
+    except ImportError:
+        return session.get(Institution, institution_id)
+    return find_institution(session, institution_id)
+
+
 def decide_many(session: Session, party: Principal, categories: Iterable[str], subject_uscc: str,
                 purpose: str | None = None, now: dt.datetime | None = None) -> dict[str, Decision]:
     """``decide`` for several categories, loading the party's context once."""
+    return decide_with_context(session, party, categories, subject_uscc, purpose, now)[0]
+
+
+def decide_with_context(session: Session, party: Principal, categories: Iterable[str], subject_uscc: str,
+                        purpose: str | None = None, now: dt.datetime | None = None
+                        ) -> tuple[dict[str, Decision], PartyContext]:
+    """``decide_many``, also returning the context it read (for the disclosure record and the products:
+    nothing about the authorizations is read twice in a request, and nothing is cached across requests,
+    so that a revocation takes effect at once)."""
     now = as_utc(now) if now else utcnow()
     catalog = get_catalog(session)
     codes = list(dict.fromkeys(categories))
     institution_id = institution_id_of(party)
+    # Hold the row: the lifecycle check below then finds it in the session instead of reading it again.
+    institution = _institution_row(session, institution_id) if institution_id is not None else None
     is_active = institution_active(session, institution_id) if institution_id is not None else False
     authorizations = (repository.between(session, subject_uscc, institution_id)
                       if is_active and institution_id is not None else [])
@@ -122,7 +156,7 @@ def decide_many(session: Session, party: Principal, categories: Iterable[str], s
             out[code] = _deny("category_retired", "该信息类已停止共享")
         else:
             out[code] = _decide_institution(cat, purpose, now, authorizations)
-    return out
+    return out, PartyContext(institution, tuple(authorizations))
 
 
 def decide(session: Session, party: Principal, category: str, subject_uscc: str, purpose: str | None = None,

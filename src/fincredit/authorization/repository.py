@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from fincredit.authorization.models import Authorization, AuthorizationUse
@@ -27,11 +27,15 @@ def for_institution(session: Session, institution_id: int, *, limit: int = 200,
                                 .limit(limit).offset(offset)))
 
 
+_BETWEEN = (select(Authorization).where(Authorization.enterprise_uscc == bindparam("uscc"),
+                                        Authorization.institution_id == bindparam("institution_id"))
+            .order_by(Authorization.created_at, Authorization.id))
+
+
 def between(session: Session, uscc: str, institution_id: int) -> list[Authorization]:
-    """Every artefact an enterprise granted to one institution (any status)."""
-    return list(session.scalars(select(Authorization).where(
-        Authorization.enterprise_uscc == uscc, Authorization.institution_id == institution_id)
-        .order_by(Authorization.created_at, Authorization.id)))
+    """Every artefact an enterprise granted to one institution (any status); read on every query of
+    the PDP, so the statement is built once."""
+    return list(session.scalars(_BETWEEN, {"uscc": uscc, "institution_id": institution_id}))
 
 
 def add_use(session: Session, use: AuthorizationUse) -> None:

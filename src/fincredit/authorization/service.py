@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
@@ -40,6 +43,7 @@ from fincredit.crypto import get_keyring, sign, sm3_hex
 from fincredit.db import as_utc, utcnow
 from fincredit.errors import NotFound, Unprocessable
 from fincredit.institutions.models import Institution
+from fincredit.ledger import repository as ledger_repository
 from fincredit.ledger import service as ledger
 from fincredit.ledger.merkle import canonical_json
 from fincredit.monitoring.service import on_authorization_revoked
@@ -248,17 +252,53 @@ def note_expired(session: Session, authorization_ids: list[str], now: dt.datetim
     return items
 
 
-def record_use(session: Session, auth_id: str, *, party: Principal, use: str, kind: str, categories: list[str],
-               disclosure_id: str | None, request_id: str | None, now: dt.datetime) -> tuple:
-    """Count one use and return its ledger item (appended by the caller with the disclosure)."""
-    auth = repository.get(session, auth_id)
+@functools.cache
+def _use_templates(slot: int) -> tuple[Any, Any]:
+    """Prebuilt statements recording one use (``ledger.repository.Write``); ``slot`` keeps the parameter
+    names of several uses sent together apart."""
+    table, uses = Authorization.__table__, AuthorizationUse.__table__
+    p = f"use{slot}_"
+    count = ledger_repository.template(update(table).where(table.c.id == bindparam(p + "auth_id")).values(
+        use_count=func.coalesce(table.c.use_count, 0) + 1,
+        last_used_at=bindparam(p + "at", type_=table.c.last_used_at.type)))
+    row = ledger_repository.template(insert(uses).values(
+        {c: bindparam(p + c, type_=uses.c[c].type)
+         for c in ("authorization_id", "used_at", "party", "use", "kind", "categories", "disclosure_id",
+                   "request_id")}))
+    return count, row
+
+
+def use_statements(session: Session, auth_id: str, *, party: Principal, use: str, kind: str,
+                   categories: list[str], disclosure_id: str | None, request_id: str | None, now: dt.datetime,
+                   authorization: Authorization | None = None, slot: int = 0) -> tuple[list[Any], tuple]:
+    """What recording one use writes, not yet executed: ``(statement, parameters)`` pairs (the count
+    incremented in the database, so concurrent uses from several processes are all counted; the use
+    row) and the ledger item. ``authorization`` is the artefact when the caller holds it already (the
+    PDP's context); ``slot`` numbers the uses recorded together."""
+    auth = authorization if authorization is not None and authorization.id == auth_id else repository.get(
+        session, auth_id)
     if auth is None:
         raise NotFound("授权不存在", code="authorization_not_found")
-    auth.use_count = (auth.use_count or 0) + 1
-    auth.last_used_at = now
-    party_ref = f"institution:{party.subject}"
-    repository.add_use(session, AuthorizationUse(
-        authorization_id=auth.id, used_at=now, party=party_ref, use=use, kind=kind, categories=categories,
-        disclosure_id=disclosure_id, request_id=request_id))
-    return ("authorization.used", {"authorization_id": auth.id, "disclosure_id": disclosure_id, "use": use,
+    count, row = _use_templates(slot)
+    p = f"use{slot}_"
+    writes = [(count, {p + "auth_id": auth.id, p + "at": now}),
+              (row, {p + "authorization_id": auth.id, p + "used_at": now, p + "party": f"institution:{party.subject}",
+                     p + "use": use, p + "kind": kind, p + "categories": categories,
+                     p + "disclosure_id": disclosure_id, p + "request_id": request_id})]
+    if auth in session:
+        session.expire(auth, ["use_count", "last_used_at"])  # the database will have the new values
+    item = ("authorization.used", {"authorization_id": auth.id, "disclosure_id": disclosure_id, "use": use,
                                    "kind": kind, "categories": categories}, parties_of(auth))
+    return writes, item
+
+
+def record_use(session: Session, auth_id: str, *, party: Principal, use: str, kind: str, categories: list[str],
+               disclosure_id: str | None, request_id: str | None, now: dt.datetime,
+               authorization: Authorization | None = None) -> tuple:
+    """Count one use and return its ledger item (appended by the caller with the disclosure)."""
+    statements, item = use_statements(session, auth_id, party=party, use=use, kind=kind, categories=categories,
+                                      disclosure_id=disclosure_id, request_id=request_id, now=now,
+                                      authorization=authorization)
+    for stmt, params in statements:
+        session.execute(stmt, params)
+    return item

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -83,15 +84,54 @@ def current_version_row(session: Session) -> CatalogVersion | None:
     return session.scalar(select(CatalogVersion).order_by(CatalogVersion.version.desc()).limit(1))
 
 
-def get_catalog(session: Session, version: int | None = None) -> CatalogSnapshot:
-    if version is None:
-        row = current_version_row(session)
+# The current snapshot is read once per transaction: ``session.info[_MEMO] = (transaction, snapshot)``.
+# A new transaction (after commit or rollback) reads the current version again, so a new version is seen
+# by the next request; within one request every caller (view, PDP, products) sees the same version.
+_MEMO = "fincredit.catalog.current"
+
+
+def head_columns() -> tuple[Any, Any]:
+    """The current version's id and number as scalar subqueries, for a caller that reads other things
+    in the same query and then hands them to ``remember_current``."""
+    latest = select(CatalogVersion.id, CatalogVersion.version).order_by(CatalogVersion.version.desc()).limit(1)
+    sub = latest.subquery()
+    return (select(sub.c.id).scalar_subquery().label("catalog_version_id"),
+            select(sub.c.version).scalar_subquery().label("catalog_version"))
+
+
+def remember_current(session: Session, version_id: int | None, version: int | None) -> CatalogSnapshot:
+    """The current snapshot from its id and number read by the caller in this transaction (``head_columns``);
+    ``get_catalog`` then returns it for the rest of the transaction without reading it again."""
+    if version_id is None or version is None:
+        raise NotFound("共享清单尚未加载，请先运行 fincredit init", code="catalog_not_loaded")
+    snap = _SNAPSHOTS.get(version_id)
+    if snap is None or snap.version != version:
+        row = session.get(CatalogVersion, version_id)
         if row is None:
             raise NotFound("共享清单尚未加载，请先运行 fincredit init", code="catalog_not_loaded")
-    else:
-        row = session.scalar(select(CatalogVersion).where(CatalogVersion.version == version))
-        if row is None:
-            raise NotFound(f"共享清单第 {version} 版不存在", code="unknown_catalog_version")
+        snap = _snapshot(session, row)
+    session.info[_MEMO] = (session.get_transaction(), snap)
+    return snap
+
+
+def _current(session: Session) -> CatalogSnapshot:
+    memo = session.info.get(_MEMO)
+    tx = session.get_transaction()
+    if memo is not None and tx is not None and memo[0] is tx:
+        return memo[1]
+    head = session.execute(select(CatalogVersion.id, CatalogVersion.version)
+                           .order_by(CatalogVersion.version.desc()).limit(1)).first()
+    if head is None:
+        raise NotFound("共享清单尚未加载，请先运行 fincredit init", code="catalog_not_loaded")
+    return remember_current(session, head.id, head.version)
+
+
+def get_catalog(session: Session, version: int | None = None) -> CatalogSnapshot:
+    if version is None:
+        return _current(session)
+    row = session.scalar(select(CatalogVersion).where(CatalogVersion.version == version))
+    if row is None:
+        raise NotFound(f"共享清单第 {version} 版不存在", code="unknown_catalog_version")
     return _snapshot(session, row)
 
 
@@ -108,6 +148,7 @@ def list_versions(session: Session) -> list[CatalogVersion]:
 
 def _write_version(session: Session, *, note: str, source: str, created_by: str, providers: dict[str, str],
                    categories: list[CategoryDef], adjusted: set[str], annex_hash: str) -> CatalogVersion:
+    session.info.pop(_MEMO, None)
     next_version = (session.scalar(select(func.max(CatalogVersion.version))) or 0) + 1
     row = CatalogVersion(version=next_version, note=note[:500], source=source, created_by=created_by[:100],
                          providers=providers, annex_hash=annex_hash)

@@ -4,6 +4,7 @@ credit and its disclosure history, and the operator's alerts."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from fincredit.authorization.rules import GENERAL_QUERY, PURPOSES
 from fincredit.db import utcnow
@@ -43,7 +44,9 @@ def read_enterprise(uscc: str, request: Request, session: SessionDep, me: RateLi
     draft = views.enterprise_view(session, me, uscc.strip().upper(), _purpose(purpose))
     body = service.disclose(session, draft, request_id=_request_id(request))
     _commit(session)
-    return body
+    # The body is plain JSON already (its canonical form was hashed into the ledger): skip FastAPI's
+    # jsonable_encoder walk over ~10 KB of nested dicts; the bytes are those FastAPI would send.
+    return JSONResponse(body)  # type: ignore[return-value]
 
 
 @router.post("/verifications", response_model=VerificationOut, summary="数据核验（只回答一致与否）")

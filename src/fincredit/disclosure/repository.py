@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from fincredit.collection.models import Record
+from fincredit.catalog.service import head_columns
+from fincredit.collection.models import Provider, Record
 from fincredit.disclosure.models import Disclosure, OperatorAlert
 from fincredit.institutions.models import Institution
-from fincredit.registry.models import Person
+from fincredit.institutions.service import MAX_ID
+from fincredit.ledger import repository as ledger_repository
+from fincredit.objections.markers import mark_columns
+from fincredit.registry.models import Enterprise, Person
 
 
 def records_of(session: Session, subject_keys: Sequence[str], *, current_only: bool = False,
@@ -27,14 +34,79 @@ def records_of(session: Session, subject_keys: Sequence[str], *, current_only: b
     return list(session.scalars(stmt.order_by(Record.id)))
 
 
+def _records_with_marks_stmt() -> Any:
+    repaired, disputed = mark_columns(Record.id)
+    return (select(Record.id, Record.category_code, Record.subject_key, Record.data, Record.person_keys,
+                   Record.is_current, Record.received_at, repaired, disputed)
+            .where(Record.subject_key.in_([bindparam("subject_key"), bindparam("rep_key")])).order_by(Record.id))
+
+
+_RECORDS_WITH_MARKS = _records_with_marks_stmt()
+
+
+def records_with_marks(session: Session, uscc: str, rep_key: str | None) -> list[Row]:
+    """Every record (history included) about the enterprise and its legal representative, as light rows
+    (not ORM objects) with their objection markers (``objections.markers.mark_columns``): one round trip,
+    one prebuilt statement."""
+    return list(session.execute(_RECORDS_WITH_MARKS, {"subject_key": uscc, "rep_key": rep_key or uscc}))
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    enterprise: Enterprise
+    rep_name_enc: str | None
+    institution: Institution | None  # the querying institution's row, when one was asked for
+    catalog_version_id: int | None
+    catalog_version: int | None
+    provider_endpoints: bool  # some provider has an interface endpoint registered
+
+
+def _subject_stmt(with_institution: bool) -> Any:
+    version_id, version = head_columns()
+    endpoints = exists().where(Provider.endpoint_url.is_not(None), Provider.endpoint_url != "").label("endpoints")
+    entities: list[Any] = [Enterprise, Person.name_enc, version_id, version, endpoints]
+    if with_institution:
+        entities.append(Institution)
+    stmt = select(*entities).outerjoin(Person, Person.key == Enterprise.legal_rep_key)
+    if with_institution:
+        stmt = stmt.outerjoin(Institution, Institution.id == bindparam("institution_id"))
+    return stmt.where(Enterprise.uscc == bindparam("uscc"))
+
+
+_SUBJECT = {False: _subject_stmt(False), True: _subject_stmt(True)}
+
+
+def subject_row(session: Session, uscc: str, institution_id: int | None = None) -> SubjectRow | None:
+    """In one query: the enterprise, its legal representative's (encrypted) name, the querying
+    institution's row, the current catalog version and whether any provider has an endpoint."""
+    with_institution = institution_id is not None and 1 <= institution_id <= MAX_ID
+    params: dict[str, Any] = {"uscc": uscc}
+    if with_institution:
+        params["institution_id"] = institution_id
+    row = session.execute(_SUBJECT[with_institution], params).first()
+    if row is None:
+        return None
+    return SubjectRow(row[0], row[1], row[5] if with_institution else None, row[2], row[3], bool(row[4]))
+
+
 def person(session: Session, key: str | None) -> Person | None:
     return session.get(Person, key) if key else None
+
+
+@functools.lru_cache(maxsize=64)
+def _persons_stmt(count: int) -> Any:
+    """Persons by ``count`` keys, one bind parameter each: an expanding IN is re-rendered on every
+    execution, this statement is compiled once per count."""
+    return select(Person).where(Person.key.in_([bindparam(f"key_{i}") for i in range(count)]))
 
 
 def persons(session: Session, keys: Sequence[str]) -> list[Person]:
     if not keys:
         return []
-    return list(session.scalars(select(Person).where(Person.key.in_(list(keys)))))
+    keys = list(keys)
+    if len(keys) > 32:
+        return list(session.scalars(select(Person).where(Person.key.in_(keys))))
+    return list(session.scalars(_persons_stmt(len(keys)), {f"key_{i}": k for i, k in enumerate(keys)}))
 
 
 def institution_name(session: Session, institution_id: int | None) -> str:
@@ -42,8 +114,15 @@ def institution_name(session: Session, institution_id: int | None) -> str:
     return row.name if row else ""
 
 
-def add_disclosure(session: Session, row: Disclosure) -> None:
-    session.add(row)
+_DISCLOSURES = Disclosure.__table__
+_INSERT_DISCLOSURE = ledger_repository.template(insert(_DISCLOSURES).values(
+    {c.name: bindparam(f"disclosure_{c.name}", type_=c.type) for c in _DISCLOSURES.c}))
+
+
+def disclosure_insert(values: dict) -> ledger_repository.Write:
+    """The INSERT of a ``Disclosure`` row, every column given (no unit of work: it is written once,
+    complete with its ledger index; the ledger sends it with its entries)."""
+    return _INSERT_DISCLOSURE, {f"disclosure_{c.name}": values[c.name] for c in _DISCLOSURES.c}
 
 
 def disclosures_about(session: Session, uscc: str, limit: int, offset: int) -> list[Disclosure]:

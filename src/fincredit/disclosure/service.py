@@ -21,7 +21,7 @@ from fincredit.auth.models import Role
 from fincredit.auth.service import Principal
 from fincredit.authorization import repository as authorization_repository
 from fincredit.authorization import service as authorization_service
-from fincredit.authorization.pdp import Decision, institution_id_of
+from fincredit.authorization.pdp import Decision, PartyContext, institution_id_of
 from fincredit.authorization.rules import GENERAL_QUERY
 from fincredit.crypto import sm3_hex
 from fincredit.db import as_utc, utcnow
@@ -47,6 +47,8 @@ class DisclosureDraft:
     decisions: dict[str, Decision]
     content: dict
     fields: dict[str, list[str]] = field(default_factory=dict)
+    # What the PDP read (institution, authorizations), so that recording reads nothing again.
+    context: PartyContext | None = None
 
 
 def party_ref(party: Principal) -> str:
@@ -63,11 +65,13 @@ def receipt_block(row: Disclosure) -> dict:
             "recorded_at": as_utc(row.created_at).isoformat()}
 
 
-def _related(session: Session, party: Principal, uscc: str, now: dt.datetime) -> bool:
+def _related(session: Session, party: Principal, uscc: str, now: dt.datetime,
+             context: PartyContext | None = None) -> bool:
     inst = institution_id_of(party)
     if inst is None:
         return True
-    if any(a.effective_status(now) == "active" for a in authorization_repository.between(session, uscc, inst)):
+    auths = context.authorizations if context is not None else authorization_repository.between(session, uscc, inst)
+    if any(a.effective_status(now) == "active" for a in auths):
         return True
     return any(check(session, inst, uscc) for check in RELATION_CHECKS)
 
@@ -90,38 +94,53 @@ def check_scraping(session: Session, party: Principal, now: dt.datetime) -> Oper
 
 
 def _record(session: Session, draft: DisclosureDraft, request_id: str | None, now: dt.datetime) -> dict:
-    decisions = draft.decisions
+    """Plain statements, no unit of work, in two round trips on PostgreSQL (besides the ledger's read of
+    its tree nodes): the authorization uses with the ledger's index reservation (the append lock is
+    held from there to the commit), then the ledger entries with the disclosure row and its index."""
+    decisions, context = draft.decisions, draft.context
     shown = [c for c, d in decisions.items() if d.allowed and d.form != "none"]
     auth_ids = sorted({d.authorization_id for d in decisions.values() if d.authorization_id})
     expired = sorted({i for d in decisions.values() for i in d.expired_authorization_ids})
-    related = bool(auth_ids) or _related(session, draft.party, draft.subject_uscc, now)
+    related = bool(auth_ids) or _related(session, draft.party, draft.subject_uscc, now, context)
     inst = institution_id_of(draft.party)
-    row = Disclosure(
-        id=str(uuid.uuid4()), kind=draft.kind, party_role=draft.party.role.value, party_subject=draft.party.subject,
-        party_name=repository.institution_name(session, inst)[:200], subject_uscc=draft.subject_uscc,
-        categories=shown, forms={c: d.form for c, d in decisions.items()},
-        fields={c: draft.fields.get(c, []) for c in shown}, authorization_ids=auth_ids, purpose=draft.purpose,
-        request_id=request_id, content_sm3=sm3_hex(canonical_json(draft.content)), related=related, created_at=now)
-    repository.add_disclosure(session, row)
-    session.flush()
-    parties = sorted({f"enterprise:{draft.subject_uscc}", party_ref(draft.party)})
+    party_name = (context.institution_name if context is not None and context.institution is not None
+                  else repository.institution_name(session, inst))
+    values = {
+        "id": str(uuid.uuid4()), "kind": draft.kind, "party_role": draft.party.role.value,
+        "party_subject": draft.party.subject, "party_name": party_name[:200], "subject_uscc": draft.subject_uscc,
+        "categories": shown, "forms": {c: d.form for c, d in decisions.items()},
+        "fields": {c: draft.fields.get(c, []) for c in shown}, "authorization_ids": auth_ids,
+        "purpose": draft.purpose, "request_id": request_id, "content_sm3": sm3_hex(canonical_json(draft.content)),
+        "related": related, "created_at": now}
+    party = party_ref(draft.party)
+    parties = sorted({f"enterprise:{draft.subject_uscc}", party})
     items: list[tuple] = [("disclosure", {
-        "disclosure_id": row.id, "kind": row.kind, "party": party_ref(draft.party), "subject_uscc": row.subject_uscc,
-        "forms": row.forms, "fields": row.fields, "authorization_ids": auth_ids, "purpose": row.purpose,
-        "request_id": request_id, "content_sm3": row.content_sm3}, parties)]
-    for auth_id in auth_ids:
+        "disclosure_id": values["id"], "kind": draft.kind, "party": party, "subject_uscc": draft.subject_uscc,
+        "forms": values["forms"], "fields": values["fields"], "authorization_ids": auth_ids,
+        "purpose": draft.purpose, "request_id": request_id, "content_sm3": values["content_sm3"]}, parties)]
+    writes: list = []  # the uses: sent with the ledger's index reservation
+    for slot, auth_id in enumerate(auth_ids):
         used = sorted(c for c, d in decisions.items() if d.authorization_id == auth_id)
-        items.append(authorization_service.record_use(
+        statements, item = authorization_service.use_statements(
             session, auth_id, party=draft.party, use=draft.purpose or GENERAL_QUERY, kind=draft.kind,
-            categories=used, disclosure_id=row.id, request_id=request_id, now=now))
+            categories=used, disclosure_id=values["id"], request_id=request_id, now=now,
+            authorization=context.authorization(auth_id) if context is not None else None, slot=slot)
+        writes += statements
+        items.append(item)
     items += authorization_service.note_expired(session, expired, now)
-    entries = ledger.append_many(session, items)
-    row.ledger_index = entries[0].index
-    row.leaf_hash = bytes(entries[0].leaf_hash).hex()
+
+    def disclosure_row(entries: list) -> list:  # sent with the ledger entries, complete with its index
+        values.update(ledger_index=entries[0].index, leaf_hash=bytes(entries[0].leaf_hash).hex())
+        return [repository.disclosure_insert(values)]
+
+    ledger.append_many(session, items, lock_with=writes, insert_with=disclosure_row)
     if not related:
         check_scraping(session, draft.party, now)
-    session.flush()
-    return {**draft.content, "disclosure": receipt_block(row)}
+        session.flush()
+    return {**draft.content, "disclosure": {
+        "id": values["id"], "ledger_index": values["ledger_index"], "leaf_hash": values["leaf_hash"],
+        "proof": f"/api/v1/ledger/entries/{values['ledger_index']}/proof",
+        "receipt": f"/api/v1/ledger/entries/{values['ledger_index']}/receipt", "recorded_at": now.isoformat()}}
 
 
 def disclose(session: Session, draft: DisclosureDraft, *, request_id: str | None = None,

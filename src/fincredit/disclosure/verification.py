@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
-from fincredit.authorization.pdp import Decision, decide
+from fincredit.authorization.pdp import Decision, decide_with_context
 from fincredit.catalog.service import get_catalog
 from fincredit.collection.verification import verify_claims
 from fincredit.db import as_utc, utcnow
@@ -50,7 +50,8 @@ def verify(session: Session, party: Principal, uscc: str, category: str, claims:
                             code="field_not_verifiable", details={"fields": unknown, "verifiable": verifiable,
                                                                   "selectors": selectors})
     subject = load_subject(session, uscc)
-    decision = decide(session, party, category, uscc, purpose, now)
+    decisions, context = decide_with_context(session, party, [category], uscc, purpose, now)
+    decision = decisions[category]
     if not decision.allowed or decision.form not in ("verification", "processed"):
         return VerificationOutcome(None, decision)
     key = subject.rep_key if cat.subject == "person" else uscc
@@ -58,5 +59,6 @@ def verify(session: Session, party: Principal, uscc: str, category: str, claims:
     content = {"uscc": uscc, "category": category, "match": bool(result["match"]),
                "fields": {k: bool(v) for k, v in result["fields"].items()}, "checked_at": now.isoformat()}
     draft = DisclosureDraft(party=party, subject_uscc=uscc, kind="verification", purpose=purpose,
-                            decisions={category: decision}, content=content, fields={category: sorted(claims)})
+                            decisions={category: decision}, content=content, fields={category: sorted(claims)},
+                            context=context)
     return VerificationOutcome(draft, None)

@@ -10,18 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
-from fincredit.authorization import repository as authorization_repository
-from fincredit.authorization.pdp import Decision, decide_many
+from fincredit.authorization.pdp import Decision, decide_many, decide_with_context, institution_id_of
 from fincredit.catalog.definitions import DISCLOSURE_CLASS_LABELS, CategoryDef
-from fincredit.catalog.service import get_catalog
-from fincredit.collection import repository as collection_repository
+from fincredit.catalog.service import get_catalog, remember_current
 from fincredit.collection.interface import INTERFACE_METHODS, fetch_on_demand
-from fincredit.collection.models import Record
+from fincredit.collection.models import Provider, Record
 from fincredit.collection.shaping import reveal
 from fincredit.crypto import blind_index, sm4_decrypt
 from fincredit.db import as_utc, utcnow
@@ -30,7 +30,8 @@ from fincredit.disclosure.product_kinds import RecordView
 from fincredit.disclosure.products import evaluate_category, record_date
 from fincredit.disclosure.service import DisclosureDraft
 from fincredit.errors import DomainError, Forbidden, NotFound
-from fincredit.objections.markers import own_marks, public_marks
+from fincredit.institutions.models import Institution
+from fincredit.objections.markers import own_marks, public_marks_of_rows
 from fincredit.registry.models import Enterprise
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,6 +46,10 @@ class Subject:
     enterprise: Enterprise
     rep_key: str | None
     rep_name: str | None
+    # Read in the same query: the querying institution's row (held, so that the PDP finds it in the
+    # session), and whether any provider has an interface endpoint.
+    institution: Institution | None = None
+    provider_endpoints: bool = True
 
 
 def decrypt(value: str) -> str:
@@ -60,25 +65,35 @@ def plain(cat: CategoryDef, data: dict | None) -> dict:
         return masking.decrypt_values(data or {}, decrypt)
 
 
-def load_subject(session: Session, uscc: str) -> Subject:
-    enterprise = session.get(Enterprise, uscc) if len(uscc) == 18 else None
-    if enterprise is None:
+def _rep_name(name_enc: str | None) -> str | None:
+    if name_enc is None:
+        return None
+    try:
+        return decrypt(name_enc) if name_enc.startswith("sm4gcm:") else name_enc
+    except Exception:
+        return None
+
+
+def load_subject(session: Session, uscc: str, institution_id: int | None = None) -> Subject:
+    """The enterprise and its legal representative's name; in the same query, the current catalog
+    version (remembered for this transaction) and the querying institution's row."""
+    row = repository.subject_row(session, uscc, institution_id) if len(uscc) == 18 else None
+    if row is None:
         raise NotFound("企业不存在或尚未归集其登记注册基础信息", code="enterprise_not_found")
-    person = repository.person(session, enterprise.legal_rep_key)
-    name = None
-    if person is not None:
-        try:
-            name = decrypt(person.name_enc) if person.name_enc.startswith("sm4gcm:") else person.name_enc
-        except Exception:
-            name = None
-    return Subject(enterprise, enterprise.legal_rep_key, name)
+    remember_current(session, row.catalog_version_id, row.catalog_version)
+    enterprise = row.enterprise
+    return Subject(enterprise, enterprise.legal_rep_key, _rep_name(row.rep_name_enc), row.institution,
+                   row.provider_endpoints)
 
 
 def records_by_category(session: Session, subject: Subject, categories: dict[str, CategoryDef], *,
-                        current_only: bool, representative_categories: frozenset[str]) -> dict[str, list[Record]]:
+                        current_only: bool, representative_categories: frozenset[str],
+                        rows: list[Any] | None = None) -> dict[str, list[Record]]:
     """Records about the enterprise (USCC), plus those about its legal representative in the given
-    person-subject categories."""
-    rows = repository.records_of(session, [subject.enterprise.uscc, subject.rep_key or ""], current_only=current_only)
+    person-subject categories (from ``rows`` when the caller read them already)."""
+    if rows is None:
+        rows = repository.records_of(session, [subject.enterprise.uscc, subject.rep_key or ""],
+                                     current_only=current_only)
     out: dict[str, list[Record]] = defaultdict(list)
     for rec in rows:
         cat = categories.get(rec.category_code)
@@ -91,37 +106,53 @@ def records_by_category(session: Session, subject: Subject, categories: dict[str
     return out
 
 
-def known_names(session: Session, records: list[Record], plains: list[dict]) -> list[str]:
-    """Names of registered persons named in these records: by their blind indexes (``person_keys``)
-    and by ID numbers found in free text, so that their names are masked wherever they appear."""
+def person_keys(records: list[Record], plains: list[dict]) -> set[str]:
+    """Blind indexes of the persons named in these records: ``person_keys`` and ID numbers found in
+    free text."""
     keys = {k for r in records for k in (r.person_keys or [])}
     for data in plains:
         for value in data.values():
             if isinstance(value, str):
                 keys.update(blind_index(i) for i in masking.find_ids(value))
-    names = []
+    return keys
+
+
+def person_names(session: Session, keys: set[str]) -> dict[str, str]:
+    """Blind index → decrypted name of the registered persons among ``keys`` (one query)."""
+    out = {}
     for person in repository.persons(session, sorted(keys)):
         try:
-            names.append(decrypt(person.name_enc) if person.name_enc.startswith("sm4gcm:") else person.name_enc)
+            out[person.key] = decrypt(person.name_enc) if person.name_enc.startswith("sm4gcm:") else person.name_enc
         except Exception:  # noqa: S112 - an unreadable name cannot be shown either
             continue
-    return names
+    return out
+
+
+def known_names(session: Session, records: list[Record], plains: list[dict]) -> list[str]:
+    """Names of registered persons named in these records: by their blind indexes (``person_keys``)
+    and by ID numbers found in free text, so that their names are masked wherever they appear."""
+    return list(person_names(session, person_keys(records, plains)).values())
 
 
 def fetch_interface_categories(session: Session, categories: dict[str, CategoryDef], decisions: dict[str, Decision],
-                               uscc: str, now: dt.datetime) -> dict[str, str]:
+                               uscc: str, now: dt.datetime, provider_endpoints: bool = True) -> dict[str, str]:
     """Refresh categories collected by interface call (接口调用) that this query may see, through
     collection's ``fetch_on_demand``; when the provider cannot answer, the stored records are used."""
-    sources = {}
+    sources: dict[str, str] = {}
+    wanted = [code for code, d in decisions.items()
+              if (cat := categories.get(code)) is not None and d.allowed and d.form in ("processed", "masked_public")
+              and cat.sharing_method in INTERFACE_METHODS and cat.subject != "person"]
+    if not wanted:
+        return sources
     # Without a provider endpoint for a category, fetch_on_demand only re-reads what is stored (which the
-    # view reads anyway): skip it — one query here instead of four or five per interface category.
-    reachable = {c for p in collection_repository.list_providers(session) if p.endpoint_url
-                 for c in (p.categories or [])}
-    for code, d in decisions.items():
-        cat = categories.get(code)
-        if (cat is None or not d.allowed or d.form not in ("processed", "masked_public")
-                or cat.sharing_method not in INTERFACE_METHODS or cat.subject == "person"):
-            continue
+    # view reads anyway): skip it — one light query here instead of four or five per interface category.
+    # ``provider_endpoints`` (read with the subject): whether any provider has an endpoint at all.
+    reachable: set[str] = set()
+    if provider_endpoints:
+        reachable = {c for cats in session.scalars(select(Provider.categories).where(
+            Provider.endpoint_url.is_not(None), Provider.endpoint_url != "")) for c in (cats or [])}
+    for code in wanted:
+        d = decisions[code]
         if code not in reachable:
             sources[code] = "stored"
             continue
@@ -146,29 +177,38 @@ def _record_view(cat: CategoryDef, rec: Record) -> RecordView:
 def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str | None,
                     now: dt.datetime | None = None) -> DisclosureDraft:
     now = as_utc(now) if now else utcnow()
-    subject = load_subject(session, uscc)
+    subject = load_subject(session, uscc, institution_id_of(party))
     catalog = get_catalog(session)
-    decisions = decide_many(session, party, list(catalog.categories), uscc, purpose, now)
+    decisions, context = decide_with_context(session, party, list(catalog.categories), uscc, purpose, now)
     first = next(iter(decisions.values()), None)
     if first is not None and first.code in ("institution_not_active", "unknown_party"):
         raise Forbidden(first.reason, code="institution_not_active")
-    fetch_interface_categories(session, catalog.categories, decisions, uscc, now)
-    records = records_by_category(session, subject, catalog.categories, current_only=False,
-                                  representative_categories=REPRESENTATIVE_CATEGORIES)
-    records, marks = public_marks(session, records, now)  # repaired records drop out; 异议中 is flagged
+    fetch_interface_categories(session, catalog.categories, decisions, uscc, now, subject.provider_endpoints)
+    # Records and their objection markers in one query; repaired records drop out, 异议中 is flagged.
+    rows = repository.records_with_marks(session, subject.enterprise.uscc, subject.rep_key)
+    records, marks = public_marks_of_rows(
+        records_by_category(session, subject, catalog.categories, current_only=False,
+                            representative_categories=REPRESENTATIVE_CATEGORIES, rows=rows), now)
     extra_names = [subject.rep_name] if subject.rep_name else []
     today = now.astimezone(SHANGHAI).date()
-    auths = {a.id: a for a in authorization_repository.between(session, uscc, int(party.subject))} \
-        if party.subject.isdigit() else {}
+    auths = {a.id: a for a in context.authorizations}
+    # Public sections: decrypt their current records, then read the names of every person they name in
+    # one query (each section masks the names of the persons named in its own records).
+    public: dict[str, tuple[list[Any], list[dict], set[str]]] = {}
+    for code, cat in catalog.categories.items():
+        if decisions[code].form == "masked_public":
+            current = [r for r in records.get(code, []) if r.is_current]
+            plains = [plain(cat, r.data) for r in current]
+            public[code] = (current, plains, person_keys(current, plains))
+    names_by_key = person_names(session, set().union(*(keys for _c, _p, keys in public.values())))
     sections, fields = [], {}
     for code, cat in catalog.categories.items():
         d = decisions[code]
         section = _section(cat, d)
         rows = records.get(code, [])
         if d.form == "masked_public":
-            current = [r for r in rows if r.is_current]
-            plains = [plain(cat, r.data) for r in current]
-            names = extra_names + known_names(session, current, plains)
+            current, plains, keys = public[code]
+            names = extra_names + [names_by_key[k] for k in sorted(keys) if k in names_by_key]
             section["records"] = [{"id": r.id, "data": masking.mask_record(cat, data, extra_names=names)}
                                   for r, data in zip(current, plains, strict=True)]
             fields[code] = sorted({k for r in current for k in (r.data or {})})
@@ -194,7 +234,7 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
         "categories": sections,
     }
     return DisclosureDraft(party=party, subject_uscc=uscc, kind="enterprise_view", purpose=purpose,
-                           decisions=decisions, content=content, fields=fields)
+                           decisions=decisions, content=content, fields=fields, context=context)
 
 
 def _raw(cat: CategoryDef, rec: Record) -> dict:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,21 +20,76 @@ _nodes = LedgerNode.__table__
 _entries = LedgerEntry.__table__
 
 
-def reserve_indexes(session: Session, count: int) -> int:
+# A statement sent with an append: a prebuilt Core statement whose values are bind parameters, and
+# the parameters of this execution. Prebuilt statements cost nothing to construct per request and are
+# compiled once; parameter names must be unique across the statements sent together, and an insert must
+# give every column that has a Python-side default (as a CTE, SQLAlchemy leaves such defaults NULL).
+Write = tuple[Any, dict[str, Any]]
+
+_TEMPLATES: dict[int, Any] = {}  # id → statement: registered templates stay alive, so ids are stable
+_COMPOSED: dict[tuple[int, ...], Any] = {}
+
+
+def template(stmt: Any) -> Any:
+    """Register a module-level statement as a template (see ``Write``); returns it."""
+    _TEMPLATES[id(stmt)] = stmt
+    return stmt
+
+
+def _dml_ctes(session: Session) -> bool:
+    """PostgreSQL runs data-modifying statements in WITH (each exactly once): several writes, one round
+    trip. SQLite does not: there they are executed one after the other."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _compose(main: Any, others: Sequence[Any]) -> Any:
+    parts = (main, *others)
+    key = tuple(id(p) for p in parts)
+    cacheable = all(_TEMPLATES.get(k) is p for k, p in zip(key, parts, strict=True))
+    if cacheable and key in _COMPOSED:
+        return _COMPOSED[key]
+    composed = main.add_cte(*[stmt.cte(f"ledger_with_{i}") for i, stmt in enumerate(others)])
+    if cacheable:
+        _COMPOSED[key] = composed
+    return composed
+
+
+def _execute_with(session: Session, main: Write, others: Sequence[Write]) -> Any:
+    """Execute ``main`` carrying ``others`` as data-modifying CTEs (PostgreSQL: one round trip), or after
+    executing ``others`` one by one (SQLite). Returns ``main``'s result."""
+    if not others:
+        return session.execute(main[0], main[1])
+    if _dml_ctes(session):
+        params = dict(main[1])
+        for _stmt, p in others:
+            params.update(p)
+        return session.execute(_compose(main[0], [stmt for stmt, _p in others]), params)
+    for stmt, p in others:
+        session.execute(stmt, p)
+    return session.execute(main[0], main[1])
+
+
+_RESERVE = template(update(_head).where(_head.c.id == HEAD_ID)
+                    .values(size=_head.c.size + bindparam("ledger_reserve_count", type_=BigInteger))
+                    .returning(_head.c.size))
+
+
+def reserve_indexes(session: Session, count: int, with_statements: Sequence[Write] = ()) -> int:
     """Take the append lock and reserve ``count`` consecutive indexes; returns the first.
 
     The UPDATE is the lock: PostgreSQL holds the row lock until the caller's transaction ends (a
     concurrent appender waits, then re-reads the committed size), SQLite takes its database write
     lock. A rolled-back transaction gives its indexes back, so there are no gaps.
+    ``with_statements`` (the caller's own writes, e.g. an authorization's use) are sent in the same
+    statement on PostgreSQL.
     """
-    stmt = (update(_head).where(_head.c.id == HEAD_ID).values(size=_head.c.size + count)
-            .returning(_head.c.size))
-    new_size = session.execute(stmt).scalar_one_or_none()
+    params = {"ledger_reserve_count": count}
+    new_size = _execute_with(session, (_RESERVE, params), with_statements).scalar_one_or_none()
     if new_size is None:
         dialect = session.get_bind().dialect.name
         maker = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(maker(_head).values(id=HEAD_ID, size=0).on_conflict_do_nothing())
-        new_size = session.execute(stmt).scalar_one()
+        new_size = session.execute(_RESERVE, params).scalar_one()
     return int(new_size) - count
 
 
@@ -94,6 +150,43 @@ def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def add_nodes(session: Session, nodes: Sequence[tuple[int, int, bytes]]) -> None:
     if nodes:
         _executemany(session, _nodes, ["level", "node_index", "hash"], list(nodes))
+
+
+# Up to this many entries and nodes, they and the caller's own inserts go in one statement (PostgreSQL);
+# larger batches (uploads) use the driver's executemany.
+SMALL_APPEND = 16
+
+
+@functools.cache
+def _row_insert(table_name: str, slot: int) -> Any:
+    """A prebuilt single-row insert into ``ledger_entries`` or ``ledger_nodes`` with parameters named
+    ``<table>_<slot>_<column>``: a small append sends one per row, as CTEs of one statement (a
+    multi-row VALUES insert has no cache key and would be compiled on every execution)."""
+    table = _entries if table_name == _entries.name else _nodes
+    return template(insert(table).values({c.name: bindparam(f"{table.name}_{slot}_{c.name}", type_=c.type)
+                                          for c in table.c}))
+
+
+def insert_appended(session: Session, rows: Sequence[dict[str, Any]], nodes: Sequence[tuple[int, int, bytes]],
+                    with_statements: Sequence[Write] = ()) -> None:
+    """Insert the entries and nodes of an append, and the caller's writes that depend on the entries'
+    indexes (e.g. the disclosure row): one round trip for a small append on PostgreSQL."""
+    if rows and len(rows) + len(nodes) <= SMALL_APPEND and _dml_ctes(session):
+        e, n = _entries.name, _nodes.name
+        writes: list[Write] = [
+            (_row_insert(e, i), {f"{e}_{i}_entry_index": r["index"], f"{e}_{i}_kind": r["kind"],
+                                 f"{e}_{i}_body": r["body"], f"{e}_{i}_leaf_hash": r["leaf_hash"],
+                                 f"{e}_{i}_created_at": r["created_at"]})
+            for i, r in enumerate(rows)]
+        writes += [(_row_insert(n, i), {f"{n}_{i}_level": level, f"{n}_{i}_node_index": index, f"{n}_{i}_hash": h})
+                   for i, (level, index, h) in enumerate(nodes)]
+        writes += list(with_statements)
+        _execute_with(session, writes[-1], writes[:-1])
+        return
+    insert_entries(session, rows)
+    add_nodes(session, nodes)
+    for stmt, params in with_statements:
+        session.execute(stmt, params)
 
 
 def get_entry(session: Session, index: int) -> LedgerEntry | None:

@@ -34,7 +34,7 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,13 +115,16 @@ def _fragments(item: EntryInput | tuple[str, dict[str, Any], list[str]]) -> tupl
     return kind, middle
 
 
-def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]]
+def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]],
+                  lock_with: Sequence[repository.Write] = ()
                   ) -> tuple[list[dict[str, Any]], list[tuple[int, int, bytes]]]:
     """Take the append lock, assign indexes and the timestamp, hash the leaves and the new nodes."""
     prepared = [_fragments(item) for item in items]
     if not prepared:
+        for stmt, params in lock_with:
+            session.execute(stmt, params)
         return [], []
-    start = repository.reserve_indexes(session, len(prepared))
+    start = repository.reserve_indexes(session, len(prepared), lock_with)
     compact = _compact_range(session, start)
     now = utcnow()
     tail = b'"' + format_timestamp(now).encode() + b'"}'
@@ -146,13 +149,22 @@ def append(session: Session, kind: str, payload: dict[str, Any], parties: list[s
     return entry
 
 
-def append_many(session: Session,
-                items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]]) -> list[AppendedEntry]:
-    """Append entries in order under one lock (flush, never commit); returns them with their indexes."""
-    rows, nodes = _prepare_rows(session, items)
-    repository.insert_entries(session, rows)
-    repository.add_nodes(session, nodes)
-    return [AppendedEntry(**row) for row in rows]
+def append_many(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]], *,
+                lock_with: Sequence[repository.Write] = (),
+                insert_with: Callable[[list[AppendedEntry]], Sequence[repository.Write]] | None = None
+                ) -> list[AppendedEntry]:
+    """Append entries in order under one lock (flush, never commit); returns them with their indexes.
+
+    Fewer round trips for callers that write rows of their own with the entries: ``lock_with`` are
+    writes (``(statement, parameters)``, see ``repository.Write``: inserts, updates) executed with the
+    index reservation, ``insert_with`` is called with the appended entries and returns writes executed
+    with the entries' insert (on PostgreSQL each group is one statement, with data-modifying CTEs).
+    All in the caller's transaction.
+    """
+    rows, nodes = _prepare_rows(session, items, lock_with)
+    entries = [AppendedEntry(**row) for row in rows]
+    repository.insert_appended(session, rows, nodes, list(insert_with(entries)) if insert_with else [])
+    return entries
 
 
 def _lookup(session: Session, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:

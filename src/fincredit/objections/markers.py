@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from fincredit.db import as_utc
@@ -149,3 +149,27 @@ def own_marks(session: Session, records: dict[str, list[Any]]) -> Marks:
     """For the enterprise's own view: everything stays, marked (异议中, 已信用修复 with repaired_at)."""
     ids = _all_ids(records)
     return Marks(records_under_objection(session, ids), repaired_records(session, ids))
+
+
+def mark_columns(record_id: ColumnElement[int]) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+    """Two columns to add to a query of records, so that records and their markers come in one round
+    trip: ``first_repaired_at`` (earliest approved repair's repaired_at, or NULL) and
+    ``under_objection`` (an open objection exists). Read them with ``public_marks_of_rows``."""
+    repaired = (select(func.min(RepairApplication.repaired_at))
+                .where(RepairApplication.record_id == record_id, RepairApplication.status == "approved",
+                       RepairApplication.repaired_at.is_not(None))
+                .scalar_subquery().label("first_repaired_at"))
+    # ``or_`` of equalities rather than ``in_``: an IN list is rendered anew on every execution.
+    disputed = exists().where(Objection.record_id == record_id,
+                              or_(*(Objection.status == status for status in OPEN_STATUSES))).label("under_objection")
+    return repaired, disputed
+
+
+def public_marks_of_rows(records: dict[str, list[Any]],
+                         now: dt.datetime) -> tuple[dict[str, list[Any]], Marks]:
+    """``public_marks`` for rows read with ``mark_columns``: repaired records (as of ``now``) drop out;
+    the rest are marked 异议中 where an objection is open."""
+    moment = as_utc(now)
+    kept = {code: [r for r in rows if r.first_repaired_at is None or as_utc(r.first_repaired_at) > moment]
+            for code, rows in records.items()}
+    return kept, Marks({int(r.id) for rows in kept.values() for r in rows if r.under_objection})

@@ -1,0 +1,193 @@
+"""Per-request cost of the institution profile query, in process, one request at a time.
+
+    uv run python bench/load/profile_query.py --pg-url "$(scripts/pg-start /tmp/bench-load-pg 54375)" \
+        [--enterprises 1000] [--subjects 200] [--requests 300] [--reuse] [--cprofile 25]
+
+Builds the same world as ``bench/load/run.py`` (``build_world``: a synthetic province, four active
+banks, enterprises that authorized every bank) in a fresh PostgreSQL database ``<name>_profile``
+(``--reuse`` re-uses the last one from ``--data-dir``), then sends ``GET /api/v1/enterprises/{uscc}``
+with a bank token through a ``TestClient`` (the whole stack: authentication, rate limit, the view,
+the disclosure record, the commit) and prints per request: wall time, process CPU time (every
+thread: the handler runs in the threadpool) and the number of SQL statements (counted by a
+``before_cursor_execute`` listener). ``--cprofile N`` prints the top functions of the handler path
+(the view, the disclosure and the commit called directly, as the endpoint does) over N requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def setup(args: argparse.Namespace) -> dict:
+    sys.path.insert(0, str(ROOT))
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["FINCREDIT_DATA_DIR"] = str(args.data_dir)
+    os.environ["FINCREDIT_INSTITUTION_RATE_PER_MINUTE"] = str(10**9)
+    world_file = args.data_dir / "world.json"
+    if args.reuse:
+        world = json.loads(world_file.read_text())
+        os.environ["FINCREDIT_DATABASE_URL"] = world["url"]
+        return world
+    from bench.fresh_db import fresh_database
+    from bench.load.run import build_world
+
+    os.environ["FINCREDIT_DATABASE_URL"] = fresh_database(args.pg_url, args.data_dir, "profile")
+    world = build_world(args.data_dir, args.enterprises, args.subjects)
+    world["url"] = os.environ["FINCREDIT_DATABASE_URL"]
+    world_file.write_text(json.dumps(world, ensure_ascii=False))
+    return world
+
+
+def targets(world: dict) -> list[tuple[str, str, int]]:
+    """(uscc, bank token, bank id), cycling over enterprises first so consecutive requests differ."""
+    return [(e["uscc"], token, inst) for inst, token in world["banks"] for e in world["enterprises"]]
+
+
+def measure(world: dict, requests: int, warmup: int) -> dict:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from fincredit.web.app import create_app
+
+    counter = [0]
+
+    def count(*_a: object, **_k: object) -> None:
+        counter[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    todo = targets(world)
+    walls, cpus, stmts = [], [], []
+    with TestClient(create_app()) as client:
+        for i in range(warmup + requests):
+            uscc, token, _inst = todo[i % len(todo)]
+            before, w0, c0 = counter[0], time.perf_counter(), time.process_time()
+            r = client.get(f"/api/v1/enterprises/{uscc}", headers={"Authorization": f"Bearer {token}"})
+            w1, c1 = time.perf_counter(), time.process_time()
+            if r.status_code != 200 or "disclosure" not in r.json():
+                raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]}")
+            if i >= warmup:
+                walls.append((w1 - w0) * 1000)
+                cpus.append((c1 - c0) * 1000)
+                stmts.append(counter[0] - before)
+    event.remove(Engine, "before_cursor_execute", count)
+    return {
+        "requests": requests, "wall_ms_mean": statistics.fmean(walls), "wall_ms_p50": statistics.median(walls),
+        "cpu_ms_mean": statistics.fmean(cpus), "statements_mean": statistics.fmean(stmts),
+        "statements_max": max(stmts), "bytes": len(r.content), "load_average": loadavg(),
+    }
+
+
+def measure_handler(world: dict, requests: int, warmup: int) -> dict:
+    """The handler's own work (view, disclosure record, commit), called directly: no HTTP, no
+    authentication, no serialization of the answer."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from fincredit.auth.models import Role
+    from fincredit.auth.service import Principal
+    from fincredit.db import get_sessionmaker
+    from fincredit.disclosure import service, views
+
+    counter = [0]
+
+    def count(*_a: object, **_k: object) -> None:
+        counter[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    todo = targets(world)
+    maker = get_sessionmaker()
+    walls, cpus, stmts = [], [], []
+    for i in range(warmup + requests):
+        uscc, _token, inst = todo[(i * 3) % len(todo)]
+        party = Principal(role=Role.institution, subject=str(inst))
+        before, w0, c0 = counter[0], time.perf_counter(), time.process_time()
+        with maker() as session:
+            draft = views.enterprise_view(session, party, uscc, None)
+            service.disclose(session, draft, request_id=f"handler-{i}")
+            session.commit()
+        w1, c1 = time.perf_counter(), time.process_time()
+        if i >= warmup:
+            walls.append((w1 - w0) * 1000)
+            cpus.append((c1 - c0) * 1000)
+            stmts.append(counter[0] - before)
+    event.remove(Engine, "before_cursor_execute", count)
+    return {"wall_ms_mean": statistics.fmean(walls), "wall_ms_p50": statistics.median(walls),
+            "cpu_ms_mean": statistics.fmean(cpus), "statements_mean": statistics.fmean(stmts),
+            "load_average": loadavg()}
+
+
+def profile(world: dict, requests: int, top: int) -> str:
+    """cProfile of the handler path, called directly (the endpoint's work without HTTP)."""
+    from fincredit.auth.models import Role
+    from fincredit.auth.service import Principal
+    from fincredit.db import get_sessionmaker
+    from fincredit.disclosure import service, views
+
+    todo = targets(world)
+    prof = cProfile.Profile()
+    maker = get_sessionmaker()
+    for i in range(requests):
+        uscc, _token, inst = todo[(i * 7) % len(todo)]
+        party = Principal(role=Role.institution, subject=str(inst))
+        with maker() as session:
+            prof.enable()
+            draft = views.enterprise_view(session, party, uscc, None)
+            service.disclose(session, draft, request_id=f"profile-{i}")
+            session.commit()
+            prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pg-url", help="PostgreSQL server URL (a database <name>_profile is re-created)")
+    ap.add_argument("--enterprises", type=int, default=1000)
+    ap.add_argument("--subjects", type=int, default=200)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--reuse", action="store_true", help="re-use the world of the last run in --data-dir")
+    ap.add_argument("--data-dir", type=Path, default=Path("/tmp/fincredit-profile"))
+    ap.add_argument("--cprofile", type=int, default=0, help="also profile N requests of the handler path")
+    ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--json", type=Path, help="write the figures to this file")
+    args = ap.parse_args()
+    if not args.reuse and not args.pg_url:
+        raise SystemExit("--pg-url is required unless --reuse")
+    world = setup(args)
+    result = measure(world, args.requests, args.warmup)
+    print(f"profile query, {result['requests']} requests one at a time (load average {result['load_average']}):")
+    print(f"  wall {result['wall_ms_mean']:.2f} ms mean, {result['wall_ms_p50']:.2f} ms p50; "
+          f"CPU {result['cpu_ms_mean']:.2f} ms; SQL statements {result['statements_mean']:.1f} "
+          f"(max {result['statements_max']}); {result['bytes']} bytes")
+    handler = measure_handler(world, args.requests, args.warmup)
+    result["handler"] = handler
+    print(f"  of which the handler (view + disclosure record + commit, called directly): wall "
+          f"{handler['wall_ms_mean']:.2f} ms mean, {handler['wall_ms_p50']:.2f} ms p50; CPU "
+          f"{handler['cpu_ms_mean']:.2f} ms; SQL statements {handler['statements_mean']:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    if args.cprofile:
+        print(profile(world, args.cprofile, args.top))
+
+
+if __name__ == "__main__":
+    main()
