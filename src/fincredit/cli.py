@@ -30,6 +30,7 @@ SUB_APPS: list[tuple[str, str, str]] = [
     ("fincredit.evaluation.model_cli", "app", "model"),
     ("fincredit.evaluation.cli", "app", "evaluate"),
     ("fincredit.web.operator_cli", "app", "operator"),
+    ("fincredit.statistics.cli", "app", "statistics"),
 ]
 COMMANDS: list[tuple[str, str]] = [("fincredit.collection.cli", "ingest"), ("fincredit.collection.cli", "quality")]
 COMMANDS += [("fincredit.worker.cli", "worker_command"), ("fincredit.worker.cli", "jobs_command")]

@@ -13,6 +13,7 @@ from fincredit.monitoring import models as monitoring_models  # noqa: F401
 from fincredit.objections import calendar_models  # noqa: F401
 from fincredit.objections import models as objection_models  # noqa: F401
 from fincredit.registry import models as registry_models  # noqa: F401
+from fincredit.statistics import aggregate as statistics_aggregate  # noqa: F401  (not models: the aggregate's flush hooks)
 from fincredit.statistics import models as statistics_models  # noqa: F401
 from fincredit.web import models as web_models  # noqa: F401
 from fincredit.worker import models as worker_models  # noqa: F401

@@ -20,6 +20,7 @@ from fincredit.financing.models import Application, Loan, LoanEvent, Product
 from fincredit.financing.service import institution_of, plain
 from fincredit.ledger import service as ledger
 from fincredit.registry.models import Enterprise
+from fincredit.statistics import aggregate as _statistics_aggregate  # noqa: F401  (registers its flush hooks)
 
 EVENT_KINDS = {"repaid": "还款", "overdue": "逾期", "defaulted": "违约", "settled": "结清"}
 LATE_DAYS = 30

@@ -32,6 +32,7 @@ from fincredit.db import as_utc, utcnow
 from fincredit.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from fincredit.registry.models import Account, Enterprise, Person
 from fincredit.settings import get_settings
+from fincredit.statistics import aggregate as _statistics_aggregate  # noqa: F401  (registers its flush hooks)
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = dt.timedelta(minutes=15)

@@ -105,10 +105,13 @@ def upsert_from_base_rows(session: Session, rows: Sequence[tuple[int | None, Map
             "registration_authority": (str(row["登记机关"])[:200] if row.get("登记机关") else None),
             "legal_rep_key": key, "base_record_id": record_id, "updated_at": now,
         })
+    from fincredit.statistics.aggregate import track  # the statistics aggregate follows the base's changes
+
     stmt = _insert(session, Enterprise.__table__)
     updatable = [c for c in enterprises[0] if c != "uscc"]
-    session.execute(stmt.on_conflict_do_update(index_elements=["uscc"],
-                                               set_={c: stmt.excluded[c] for c in updatable}), enterprises)
+    with track(session, usccs):
+        session.execute(stmt.on_conflict_do_update(index_elements=["uscc"],
+                                                   set_={c: stmt.excluded[c] for c in updatable}), enterprises)
     changed = [u for u in usccs if old_keys.get(u) != latest[u][2]]
     if changed:
         roles = PersonRole.__table__

@@ -30,3 +30,39 @@ def report(period: str = typer.Option(..., "--period", help="统计月份 YYYY-M
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     err.print(f"已生成 {period} 通报：{out}（{kind.upper()}，{len(data):,} 字节）")
+
+
+app = typer.Typer(help="统计汇总表（按月预汇总的贷款与注册数据）", no_args_is_help=True)
+
+
+@app.command("rebuild")
+def rebuild() -> None:
+    """Recompute the statistics aggregate from the facts (after a bulk load that bypassed the services)."""
+    import time
+
+    from fincredit.db import session_scope
+    from fincredit.statistics import aggregate
+
+    started = time.perf_counter()
+    with session_scope() as session:
+        rows = aggregate.rebuild(session)
+    counts = "，".join(f"{name} {n:,} 行" for name, n in rows.items())
+    err.print(f"统计汇总表已按事实数据重建：{counts}（用时 {time.perf_counter() - started:.1f} 秒）")
+
+
+@app.command("check")
+def check() -> None:
+    """Compare the statistics aggregate with the facts; exit 1 when a group differs."""
+    from fincredit.db import session_scope
+    from fincredit.statistics import aggregate
+
+    with session_scope() as session:
+        diffs = aggregate.check(session)
+    if not diffs:
+        err.print("统计汇总表与事实数据一致")
+        return
+    for name, groups in diffs.items():
+        err.print(f"{name}：{len(groups)} 个分组与事实数据不一致")
+        for key, have, want in groups[:10]:
+            err.print(f"  {key}: 汇总表 {have}，事实数据 {want}")
+    fail("统计汇总表与事实数据不一致，请运行 fincredit statistics rebuild")

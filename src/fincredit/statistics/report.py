@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from fincredit.errors import Unprocessable
 from fincredit.monitoring.regions import jiangsu_regions
+from fincredit.statistics import aggregate, service
 from fincredit.statistics import figures as F
 from fincredit.statistics import series as S
-from fincredit.statistics import service
 from fincredit.web import charts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -276,4 +276,5 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def generate_html(session: Session, period: str, today: dt.date | None = None) -> str:
-    return render_html(build(session, period, today))
+    with aggregate.shared_reads(session):
+        return render_html(build(session, period, today))

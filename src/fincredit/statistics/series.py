@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from fincredit.financing.models import Loan, LoanEvent
 from fincredit.registry.models import Account, Enterprise
 from fincredit.registry.service import ACTIVE_STATUSES
+from fincredit.statistics import aggregate
 from fincredit.statistics.figures import (
     Filters,
     Period,
@@ -33,6 +34,7 @@ from fincredit.statistics.figures import (
     _registrations_out,
     execute,
     merge_join,
+    tune,
 )
 
 
@@ -60,7 +62,17 @@ def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def registrations_by_month(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
                            ) -> dict[str | None, dict[str, int]]:
-    """key → {YYYY-MM: accounts created that month}, accounts created up to ``end`` (inclusive)."""
+    """key → {YYYY-MM: accounts created that month}, accounts created up to ``end`` (inclusive); from the
+    aggregate when it serves the breakdown and filters."""
+    if aggregate.serves(by, filters.region, filters.industry):
+        tune(session)
+        return aggregate.registration_months(session, end, by, filters.region, filters.industry)
+    return registrations_by_month_from_facts(session, end, by, filters)
+
+
+def registrations_by_month_from_facts(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
+                                      ) -> dict[str | None, dict[str, int]]:
+    """``registrations_by_month`` from the facts."""
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
     key = _enterprise_key(by).label("key")
     month = _month_of_datetime(session, Account.created_at).label("month")
@@ -75,6 +87,14 @@ def registrations_by_month(session: Session, end: dt.date, by: str = "", filters
 
 def registrations_grouped(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
                           ) -> dict[str | None, dict]:
+    """``registrations_grouped_from_facts``, from the aggregate when it serves the breakdown and filters."""
+    tune(session)
+    grouped = aggregate.registrations_grouped(session, end, by, filters.region, filters.industry)
+    return grouped if grouped is not None else registrations_grouped_from_facts(session, end, by, filters)
+
+
+def registrations_grouped_from_facts(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
+                                     ) -> dict[str | None, dict]:
     """key → {"live": live enterprises, "months": {YYYY-MM: accounts created that month}} for accounts created
     up to ``end`` (inclusive), in one pass over the base fully joined with the accounts: both the month-end
     series and the ``registrations`` figure of any period ending at ``end`` (see ``registration_rows``)."""
@@ -114,7 +134,19 @@ def registration_rows(grouped: dict[str | None, dict], period: Period, total: bo
 
 def balances_by_month(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
                       ) -> dict[str | None, dict[str, tuple[Decimal, Decimal]]]:
-    """key → {YYYY-MM: (balance delta, credit-loan balance delta)} for loans and events up to ``end``."""
+    """key → {YYYY-MM: (balance delta, credit-loan balance delta)} for loans and events up to ``end``; from
+    the aggregate when it serves the breakdown and filters."""
+    if aggregate.serves(by, filters.region, filters.industry):
+        tune(session)
+        months = aggregate.loan_months(session, end, by, filters.region, filters.industry)
+        return {k: {m: (Decimal(v["balance"] or 0), Decimal(v["credit_balance"] or 0)) for m, v in ms.items()}
+                for k, ms in months.items()}
+    return balances_by_month_from_facts(session, end, by, filters)
+
+
+def balances_by_month_from_facts(session: Session, end: dt.date, by: str = "", filters: Filters = Filters()
+                                 ) -> dict[str | None, dict[str, tuple[Decimal, Decimal]]]:
+    """``balances_by_month`` from the facts."""
     settled = (select(LoanEvent.loan_id.label("loan_id"), func.min(LoanEvent.on_date).label("on"))
                .where(LoanEvent.kind == "settled", LoanEvent.on_date <= end).group_by(LoanEvent.loan_id)
                .subquery())

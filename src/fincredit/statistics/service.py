@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fincredit.errors import NotFound, Unprocessable
 from fincredit.monitoring.regions import jiangsu_regions, normalize_industry, region_prefix
+from fincredit.statistics import aggregate
 from fincredit.statistics import figures as F
 from fincredit.statistics import series as S
 
@@ -184,20 +185,28 @@ def progress(session: Session, filters: F.Filters = F.Filters(), today: dt.date 
 
 
 def overview(session: Session, today: dt.date | None = None) -> dict:
+    """Headline figures of the current month to date (``headline_period``: flows from the 1st to today;
+    the stocks — cumulative accounts, balances, overdue and default rates — at today), and the progress
+    toward the targets for the province and each city. The flows are the month's: "since the beginning"
+    would count every authorization use and disclosure ever made (distinct authorizations used and
+    enterprises queried cannot be summed from monthly counts), seconds at province scale."""
     today = today or dt.date.today()
-    p = F.Period(None, today)
-    # The stocks are grouped by city once: the headline totals are the sums of the cities' groups.
-    reg_grouped = S.registrations_grouped(session, today, "city")
-    loan_city, loan_total = F.loans_with_total(session, p, "city")
-    computed = {"registrations": S.registration_rows(reg_grouped, p, total=True), "loans": loan_total}
-    head = {}
-    for name in F.FIGURES:
-        if name == "collection":
-            continue
-        rows = computed[name] if name in computed else F.FIGURES[name](session, p, "", F.Filters())
-        head[name] = rows[0] if rows else {}
-    coll = F.collection(session, p, "")
-    head["collection"] = coll[0] if coll else {}
-    targets, cities = targets_and_cities(session, today, reg_grouped, loan_city)
+    month = F.Period(today.replace(day=1), today)
+    with aggregate.shared_reads(session):
+        # The stocks are grouped by city once: the headline totals are the sums of the cities' groups.
+        reg_grouped = S.registrations_grouped(session, today, "city")
+        loan_city, loan_total = F.loans_with_total(session, month, "city")
+        computed = {"registrations": S.registration_rows(reg_grouped, month, total=True), "loans": loan_total}
+        head = {}
+        for name in F.FIGURES:
+            if name == "collection":
+                continue
+            rows = computed[name] if name in computed else F.FIGURES[name](session, month, "", F.Filters())
+            head[name] = rows[0] if rows else {}
+        coll = F.collection(session, month, "")
+        head["collection"] = coll[0] if coll else {}
+        targets, cities = targets_and_cities(session, today, reg_grouped, loan_city)
     return {"as_of": today.isoformat(), "notice_date": NOTICE_DATE.isoformat(),
-            "target_date": TARGET_DATE.isoformat(), "headline": head, "targets": targets, "cities": cities}
+            "target_date": TARGET_DATE.isoformat(),
+            "headline_period": {"from": month.start.isoformat() if month.start else None, "to": today.isoformat()},
+            "headline": head, "targets": targets, "cities": cities}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 03:38:56.407001
+Create Date: 2026-11-27 04:58:07.650712
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_statistics_accounts_created", ["uscc"], unique=False, postgresql_include=["created_at"]
         )
+        batch_op.create_index("ix_statistics_accounts_created_at", ["created_at"], unique=False)
 
     op.create_table(
         "api_tokens",
@@ -498,6 +499,66 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_repair_applications_record_status", ["record_id", "status"], unique=False)
 
+    op.create_table(
+        "statistics_enterprise_counts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("region4", sa.String(length=4), nullable=False),
+        sa.Column("section", sa.String(length=1), nullable=False),
+        sa.Column("size_class", sa.String(length=8), nullable=False),
+        sa.Column("live", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_enterprise_counts")),
+        sa.UniqueConstraint("region4", "section", "size_class", name="uq_statistics_enterprise_counts"),
+    )
+    op.create_table(
+        "statistics_loan_months",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("region4", sa.String(length=4), nullable=False),
+        sa.Column("section", sa.String(length=1), nullable=False),
+        sa.Column("size_class", sa.String(length=8), nullable=False),
+        sa.Column("granted", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("first", sa.BigInteger(), nullable=False),
+        sa.Column("credit", sa.BigInteger(), nullable=False),
+        sa.Column("balance", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("credit_balance", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("overdue", sa.BigInteger(), nullable=False),
+        sa.Column("defaulted", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_loan_months")),
+        sa.UniqueConstraint("month", "region4", "section", "size_class", name="uq_statistics_loan_months"),
+    )
+    op.create_table(
+        "statistics_loan_product_months",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("granted", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("first", sa.BigInteger(), nullable=False),
+        sa.Column("credit", sa.BigInteger(), nullable=False),
+        sa.Column("balance", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("credit_balance", sa.Numeric(precision=20, scale=4), nullable=False),
+        sa.Column("overdue", sa.BigInteger(), nullable=False),
+        sa.Column("defaulted", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_loan_product_months")),
+        sa.UniqueConstraint(
+            "month", "institution_id", "product_id", name="uq_statistics_loan_product_months"
+        ),
+    )
+    op.create_table(
+        "statistics_registration_months",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("region4", sa.String(length=4), nullable=False),
+        sa.Column("section", sa.String(length=1), nullable=False),
+        sa.Column("size_class", sa.String(length=8), nullable=False),
+        sa.Column("accounts", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_registration_months")),
+        sa.UniqueConstraint(
+            "month", "region4", "section", "size_class", name="uq_statistics_registration_months"
+        ),
+    )
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1060,6 +1121,7 @@ def upgrade() -> None:
             batch_op.f("ix_financing_loans_institution_id"), ["institution_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_financing_loans_uscc"), ["uscc"], unique=False)
+        batch_op.create_index("ix_statistics_loans_granted", ["granted_on"], unique=False)
 
     op.create_table(
         "records",
@@ -1189,6 +1251,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("financing_loan_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_financing_loan_events_loan_id"), ["loan_id"], unique=False)
+        batch_op.create_index("ix_statistics_loan_events_on", ["on_date"], unique=False)
 
     # ### end Alembic commands ###
 
@@ -1196,6 +1259,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("financing_loan_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_loan_events_on")
         batch_op.drop_index(batch_op.f("ix_financing_loan_events_loan_id"))
 
     op.drop_table("financing_loan_events")
@@ -1220,6 +1284,7 @@ def downgrade() -> None:
 
     op.drop_table("records")
     with op.batch_alter_table("financing_loans", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_loans_granted")
         batch_op.drop_index(batch_op.f("ix_financing_loans_uscc"))
         batch_op.drop_index(batch_op.f("ix_financing_loans_institution_id"))
         batch_op.drop_index("ix_financing_loans_inst_uscc")
@@ -1313,6 +1378,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_web_sessions_subject"))
 
     op.drop_table("web_sessions")
+    op.drop_table("statistics_registration_months")
+    op.drop_table("statistics_loan_product_months")
+    op.drop_table("statistics_loan_months")
+    op.drop_table("statistics_enterprise_counts")
     with op.batch_alter_table("repair_applications", schema=None) as batch_op:
         batch_op.drop_index("ix_repair_applications_record_status")
         batch_op.drop_index(batch_op.f("ix_repair_applications_enterprise_uscc"))
@@ -1395,6 +1464,7 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_index("ix_statistics_accounts_created_at")
         batch_op.drop_index("ix_statistics_accounts_created", postgresql_include=["created_at"])
 
     op.drop_table("accounts")
