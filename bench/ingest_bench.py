@@ -8,8 +8,12 @@
 3. SQLite: a fresh embedded database, ``collection.service.ingest`` of the file as one batch.
 4. PostgreSQL (``--pg-url``; a fresh database ``<name>_ingest_bench``): the same ingestion, then a raw
    ``COPY`` of the very rows it stored into ``records_baseline`` (``LIKE records INCLUDING ALL``: same
-   columns, primary key, partial unique index and other indexes), from a file in COPY format.
+   columns, primary key, partial unique index and other indexes; ``LIKE`` copies no foreign key, so
+   the baseline does without the records → batches check), sent by this client as ``COPY … FROM
+   STDIN`` from a dump file in COPY format — the same protocol path the validated ingestion uses.
    The ratio validated / raw is the figure the issue asks for (goal ≥ 50 %).
+The worker task modules are imported before the timed steps: a batch's commit queues a follow-up
+job, and the first one in a process imports them (a start-up cost, not an ingestion cost).
 Peak RSS is reported to show that memory stays bounded (the file is streamed).
 """
 
@@ -206,7 +210,11 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
     out["pipeline_seconds"], out["pipeline_cpu"], _ = timed(pipeline_only, path, out["workers"])
     print(f"pipeline only: {rows / out['pipeline_seconds']:,.0f} rows/s", file=sys.stderr)
     from fincredit.bootstrap import initialize
+    from fincredit.worker.registry import load_task_modules
 
+    # A batch's commit hands its follow-up job to the worker queue, which imports every task module
+    # (FastAPI included) the first time: a one-off start-up cost of the process, not of ingestion.
+    load_task_modules()
     if sqlite:
         _use(workdir / "sqlite", None)
         initialize()
@@ -243,7 +251,8 @@ def section(r: dict[str, Any], command: str) -> str:
         "Validated batch ingestion (`collection.service.ingest`: streaming parse, validation of every field, "
         "SM3/HMAC-SM3 hashes, supersede look-up, one transaction) of category 1 (纳税信息) as one GBK CSV, "
         "against a raw PostgreSQL `COPY` of the very rows it stored into an equivalent table "
-        "(`LIKE records INCLUDING ALL`: same primary key, partial unique index and other indexes).", "",
+        "(`LIKE records INCLUDING ALL`: same primary key, partial unique index and other indexes; no foreign key), "
+        "sent by the client as `COPY … FROM STDIN` from a dump file.", "",
         f"Command: `{command}`", "",
         f"Rows: {rows:,} ({r['bytes'] / 1e6:.0f} MB GBK CSV); machine: {r['cpus']} CPUs, load average "
         f"{r['load']:.1f} at start and {r.get('load_end', r['load']):.1f} at the end (shared with other jobs); "

@@ -4,13 +4,21 @@
 ``chunk_rows`` records it
 
 1. looks up the *current* records with the chunk's natural keys (one query, the partial unique
-   index ``(category_code, natural_key_hash) WHERE is_current``);
+   index ``(category_code, natural_key_hash) WHERE is_current``) — in a batch (``bulk``) whose
+   category held no current record when the writer started, only the keys this writer may already
+   have written (``KeyFilter``: a key it reports absent was never written, so no record with it
+   exists; the category lock keeps other writers out until the transaction ends);
 2. skips records identical to the current one (same content hash → ``unchanged``);
-3. allocates ids for the new records (PostgreSQL: ``nextval`` in one round trip; SQLite: max+1,
-   safe because the transaction holds SQLite's single write lock), marks the records they replace
-   ``is_current = false`` with ``superseded_at`` / ``superseded_by_id`` — before inserting, since
-   the partial unique index allows one current record per natural key;
-4. inserts the chunk: PostgreSQL ``COPY … FROM STDIN``, SQLite ``executemany`` on the driver.
+3. gives the new records ids — when something needs them (a record it supersedes, ``on_chunk``,
+   ``keep_ids``): PostgreSQL ``nextval`` in one round trip, SQLite max+1 (safe because the
+   transaction holds SQLite's single write lock); otherwise, on PostgreSQL, the column's sequence
+   default numbers the rows as COPY stores them, in file order — and marks the records they
+   replace ``is_current = false`` with ``superseded_at`` / ``superseded_by_id``, before inserting,
+   since the partial unique index allows one current record per natural key;
+4. inserts the chunk: PostgreSQL ``COPY … FROM STDIN`` — in a batch one COPY stays open across
+   chunks (ended before any other statement: a look-up, ids, a supersede, ``on_chunk``; and at the
+   end), so the server stores rows while the next ones are validated and no chunk waits for a
+   round trip; SQLite ``executemany`` on the driver.
 
 A natural key seen twice in one chunk closes the chunk first, so that a file behaves exactly as
 if its rows were applied one after the other. Concurrent writers of one category are serialised
@@ -24,7 +32,9 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from fincredit.collection.shaping import Shaped
@@ -41,6 +51,29 @@ SQLITE_MAX_VARIABLES = 30000
 # partial unique index on the natural-key hash takes random inserts: with SQLite's default 2 MiB
 # cache most of them would read and write pages through the OS. Bounded, whatever the file size.
 SQLITE_BULK_CACHE_KIB = 131072
+
+
+class KeyFilter:
+    """The natural keys a writer has written, as a Bloom filter (three probes into 2**28 bits, 32 MiB
+    whatever the batch size): ``seen`` never misses a key that was added; a false "maybe" only costs
+    a look-up. Natural-key hashes are hex HMAC-SM3 digests (uniform bits): the probes are three
+    28-bit slices of the first 96 bits, taken for a whole chunk at once with numpy."""
+
+    BITS = 28
+
+    def __init__(self) -> None:
+        self._bits = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
+
+    def seen(self, keys: Sequence[str]) -> list[str]:
+        """The keys that may have been added before (then adds them all)."""
+        if not keys:
+            return []
+        words = np.frombuffer(bytes.fromhex("".join(k[:24] for k in keys)), dtype=">u4").reshape(-1, 3)
+        probes = (words.astype(np.uint32) >> np.uint32(32 - self.BITS))  # (n, 3) bit numbers
+        byte, bit = probes >> np.uint32(3), np.left_shift(np.uint8(1), (probes & np.uint32(7)).astype(np.uint8))
+        hit = (self._bits[byte] & bit).all(axis=1)
+        np.bitwise_or.at(self._bits, byte.ravel(), bit.ravel())
+        return [keys[i] for i in np.flatnonzero(hit).tolist()]
 
 
 INSERT_VARYING = ("id", "subject_kind", "subject_key", "natural_key_hash", "content_hash", "data", "person_keys",
@@ -106,9 +139,20 @@ class RecordWriter:
         self.chunk_rows = max(1, min(chunk_rows, SQLITE_MAX_VARIABLES - 10))
         self.on_chunk = on_chunk
         self.keep_ids = keep_ids
+        self.bulk = bulk
         self.counts = WriteCounts()
         self._pending: dict[str, Shaped] = {}
         self._cache_size: int | None = None
+        self._copy: Any = None  # the open COPY of PostgreSQL (its context manager), if any
+        self._copy_cursor: Any = None
+        self._copy_stream: Any = None
+        self._copy_ids = False  # does the open COPY carry the ids?
+        # A batch into a category without current records looks up only the keys it may have written.
+        self._written: KeyFilter | None = None
+        if bulk and self._scalar(
+                "SELECT NOT EXISTS (SELECT 1 FROM records WHERE category_code = "
+                + ("%s" if self.dialect == "postgresql" else "?") + " AND is_current)", (category_code,)):
+            self._written = KeyFilter()
         if self.dialect == "postgresql":
             self._now: object = now
             self._sequence = self._scalar("SELECT pg_get_serial_sequence('records', 'id')")
@@ -133,11 +177,16 @@ class RecordWriter:
 
     def finish(self) -> WriteCounts:
         self.flush()
+        self._end_copy()
         self.release()
         return self.counts
 
     def release(self) -> None:
-        """Give the connection its own page cache size back (idempotent)."""
+        """Give the connection back as it was (idempotent): a COPY still open — the batch failed
+        before ``finish`` — is ended as failed (its transaction is rolled back anyway); SQLite's own
+        page cache size is restored."""
+        if self._copy is not None:
+            self._end_copy(RuntimeError("ingestion aborted"))
         if self._cache_size is not None:
             size, self._cache_size = self._cache_size, None
             self._execute(f"PRAGMA cache_size = {int(size)}")
@@ -147,7 +196,10 @@ class RecordWriter:
             return
         chunk = list(self._pending.values())
         self._pending = {}
-        current = self._current([r.natural_key_hash for r in chunk])
+        keys = [r.natural_key_hash for r in chunk]
+        if self._written is not None:
+            keys = self._written.seen(keys)
+        current = self._current(keys) if keys else {}
         new: list[Shaped] = []
         replaces: list[int | None] = []
         for record in chunk:
@@ -157,8 +209,15 @@ class RecordWriter:
                 continue
             new.append(record)
             replaces.append(found[0] if found is not None else None)
-        ids = self._allocate(len(new))
-        replaced = {new_id: old for new_id, old in zip(ids, replaces, strict=True) if old is not None}
+        if (self.dialect == "postgresql" and self.on_chunk is None and not self.keep_ids
+                and all(old is None for old in replaces)):
+            # Nothing needs the new ids: the sequence default numbers the rows as COPY stores them
+            # (in file order), and the open COPY goes on without a round trip for ids.
+            ids: list[int] = []
+            replaced: dict[int, int] = {}
+        else:
+            ids = self._allocate(len(new))
+            replaced = {new_id: old for new_id, old in zip(ids, replaces, strict=True) if old is not None}
         if replaced:
             self._supersede(replaced)
         if new:
@@ -170,27 +229,41 @@ class RecordWriter:
             self.counts.record_ids.extend(ids)
         log.info("ingest_chunk_written", batch_id=self.batch_id, category=self.category_code,
                  chunk=self.counts.chunks, rows=len(chunk), inserted=len(new), superseded=len(replaced))
+        if self.on_chunk is not None or not self.bulk:
+            # The callback runs statements of its own on the connection; a writer not in a batch
+            # leaves the connection free for its caller between ``add`` calls.
+            self._end_copy()
         if self.on_chunk is not None:
             self.on_chunk(ChunkWritten(list(zip(ids, new, strict=True)), replaced))
 
     # -- dialect-specific statements ----------------------------------------------------------------
-    def _scalar(self, sql: str) -> object:
-        cur = self.raw.cursor()
+    def _cursor(self) -> Any:
+        """A cursor for a statement (PostgreSQL: ends the open COPY first, so that the statement
+        runs, and sees the rows copied so far)."""
+        if self._copy is not None:
+            self._end_copy()
+        return self.raw.cursor()
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> object:
+        cur = self._cursor()
         try:
-            cur.execute(sql)
+            if params:
+                cur.execute(sql, params)
+            else:
+                cur.execute(sql)
             return cur.fetchone()[0]
         finally:
             cur.close()
 
     def _execute(self, sql: str) -> None:
-        cur = self.raw.cursor()
+        cur = self._cursor()
         try:
             cur.execute(sql)
         finally:
             cur.close()
 
     def _current(self, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
-        cur = self.raw.cursor()
+        cur = self._cursor()
         try:
             if self.dialect == "postgresql":
                 cur.execute("SELECT natural_key_hash, id, content_hash FROM records WHERE category_code = %s "
@@ -208,7 +281,7 @@ class RecordWriter:
         if count == 0:
             return []
         if self.dialect == "postgresql":
-            cur = self.raw.cursor()
+            cur = self._cursor()
             try:
                 cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (self._sequence, count))
                 return sorted(int(r[0]) for r in cur.fetchall())
@@ -219,7 +292,7 @@ class RecordWriter:
         return list(range(start, start + count))
 
     def _supersede(self, replaced: dict[int, int]) -> None:
-        cur = self.raw.cursor()
+        cur = self._cursor()
         try:
             if self.dialect == "postgresql":
                 cur.execute("UPDATE records SET is_current = false, superseded_at = %s, superseded_by_id = v.new_id "
@@ -232,32 +305,68 @@ class RecordWriter:
             cur.close()
 
     def _copy_text(self, ids: Sequence[int], records: Sequence[Shaped]) -> bytes:
-        """The rows in COPY text format: columns as ``COLUMNS``, tab-separated, ``\\N`` for NULL.
+        """The rows in COPY text format: columns as ``COLUMNS`` (without ``id`` when ``ids`` is
+        empty), tab-separated, ``\\N`` for NULL.
         Hashes, USCCs and blind indexes are hex or code characters; JSON text has no raw control
         character (JSON escapes them), so only its backslashes need escaping."""
-        head = f"\t{_copy_value(self.category_code)}\t"
+        head = f"{_copy_value(self.category_code)}\t"
         batch = f"\t{_copy_value(self.batch_id)}\t"
         tail = f"\t{_copy_value(self.provider_code)}\t{_copy_value(self._now)}\tt\t{_copy_value(self.fetched_via)}\n"
         lines = []
-        for rid, r in zip(ids, records, strict=True):
+        for r in records:
             data = r.data_json.replace("\\", "\\\\") if "\\" in r.data_json else r.data_json
             keys = "\\N" if r.person_keys_json is None else _copy_value(r.person_keys_json)
             row = "\\N" if r.row_no is None else str(r.row_no)
-            lines.append(f"{rid}{head}{r.subject_kind}\t{_copy_value(r.subject_key)}\t{r.natural_key_hash}\t"
+            lines.append(f"{head}{r.subject_kind}\t{_copy_value(r.subject_key)}\t{r.natural_key_hash}\t"
                          f"{r.content_hash}\t{data}\t{keys}{batch}{row}{tail}")
+        if ids:
+            lines = [f"{rid}\t{line}" for rid, line in zip(ids, lines, strict=True)]
         return "".join(lines).encode()
 
+    def _begin_copy(self, with_ids: bool) -> Any:
+        cursor = self.raw.cursor()
+        try:
+            manager = cursor.copy(f"COPY records ({', '.join(COLUMNS if with_ids else COLUMNS[1:])}) FROM STDIN")
+            copy = manager.__enter__()
+        except BaseException:
+            cursor.close()
+            raise
+        self._copy, self._copy_cursor, self._copy_stream, self._copy_ids = manager, cursor, copy, with_ids
+        return copy
+
+    def _end_copy(self, error: BaseException | None = None) -> None:
+        """End the open COPY: normally (the server checks and stores the rows; an error surfaces
+        here) or, with ``error``, as failed."""
+        manager, cursor = self._copy, self._copy_cursor
+        if manager is None:
+            return
+        self._copy = self._copy_cursor = self._copy_stream = None
+        try:
+            if error is None:
+                manager.__exit__(None, None, None)
+            else:
+                manager.__exit__(type(error), error, error.__traceback__)
+        finally:
+            cursor.close()
+
     def _insert(self, ids: Sequence[int], records: Sequence[Shaped]) -> None:
+        if self.dialect == "postgresql":
+            data = self._copy_text(ids, records)
+            if self._copy is not None and self._copy_ids != bool(ids):
+                self._end_copy()
+            copy = self._copy_stream if self._copy is not None else self._begin_copy(bool(ids))
+            try:
+                copy.write(data)
+            except BaseException as exc:
+                self._end_copy(exc)
+                raise
+            return
         cur = self.raw.cursor()
         try:
-            if self.dialect == "postgresql":
-                with cur.copy(f"COPY records ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(self._copy_text(ids, records))
-            else:
-                # The columns every row shares are literals of the statement: fewer values to bind.
-                cur.executemany(self._sqlite_insert, [
-                    (rid, r.subject_kind, r.subject_key, r.natural_key_hash, r.content_hash, r.data_json,
-                     r.person_keys_json, r.row_no) for rid, r in zip(ids, records, strict=True)])
+            # The columns every row shares are literals of the statement: fewer values to bind.
+            cur.executemany(self._sqlite_insert, [
+                (rid, r.subject_kind, r.subject_key, r.natural_key_hash, r.content_hash, r.data_json,
+                 r.person_keys_json, r.row_no) for rid, r in zip(ids, records, strict=True)])
         finally:
             cur.close()
 
