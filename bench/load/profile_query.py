@@ -105,18 +105,22 @@ def measure_handler(world: dict, requests: int, warmup: int) -> dict:
     from fincredit.disclosure import service, views
 
     counter = [0]
+    locked: list[tuple[float, int]] = []  # when the ledger's append lock was requested, statements before
 
-    def count(*_a: object, **_k: object) -> None:
+    def count(_conn: object, _cursor: object, statement: str, *_a: object, **_k: object) -> None:
+        if not locked and "UPDATE ledger_head SET size" in statement:
+            locked.append((time.perf_counter(), counter[0]))
         counter[0] += 1
 
     event.listen(Engine, "before_cursor_execute", count)
     todo = targets(world)
     maker = get_sessionmaker()
-    walls, cpus, stmts = [], [], []
+    walls, cpus, stmts, holds, under = [], [], [], [], []
     for i in range(warmup + requests):
         uscc, _token, inst = todo[(i * 3) % len(todo)]
         party = Principal(role=Role.institution, subject=str(inst))
         before, w0, c0 = counter[0], time.perf_counter(), time.process_time()
+        locked.clear()
         with maker() as session:
             draft = views.enterprise_view(session, party, uscc, None)
             service.disclose(session, draft, request_id=f"handler-{i}")
@@ -126,10 +130,14 @@ def measure_handler(world: dict, requests: int, warmup: int) -> dict:
             walls.append((w1 - w0) * 1000)
             cpus.append((c1 - c0) * 1000)
             stmts.append(counter[0] - before)
+            # The ledger lock (the ledger_head row) is held from the reservation to the commit.
+            holds.append((w1 - locked[0][0]) * 1000)
+            under.append(counter[0] - locked[0][1])
     event.remove(Engine, "before_cursor_execute", count)
     return {"wall_ms_mean": statistics.fmean(walls), "wall_ms_p50": statistics.median(walls),
             "cpu_ms_mean": statistics.fmean(cpus), "statements_mean": statistics.fmean(stmts),
-            "load_average": loadavg()}
+            "lock_hold_ms_mean": statistics.fmean(holds), "lock_hold_ms_p50": statistics.median(holds),
+            "statements_under_lock": statistics.fmean(under), "load_average": loadavg()}
 
 
 def profile(world: dict, requests: int, top: int) -> str:
@@ -183,6 +191,9 @@ def main() -> None:
     print(f"  of which the handler (view + disclosure record + commit, called directly): wall "
           f"{handler['wall_ms_mean']:.2f} ms mean, {handler['wall_ms_p50']:.2f} ms p50; CPU "
           f"{handler['cpu_ms_mean']:.2f} ms; SQL statements {handler['statements_mean']:.1f}")
+    print(f"  ledger append lock held (reservation to end of commit, no contention): "
+          f"{handler['lock_hold_ms_mean']:.2f} ms mean, {handler['lock_hold_ms_p50']:.2f} ms p50; "
+          f"{handler['statements_under_lock']:.1f} statements + COMMIT")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     if args.cprofile:

@@ -20,23 +20,25 @@ KINDS = {"profile": "institution profile query", "evaluation": "evaluation", "ve
 ANALYSIS = [
     "What a profile query costs (`bench/load/profile_query.py`: per-request wall time, CPU time and SQL "
     "statements, in process, one request at a time, through a `TestClient` and for the handler alone): it "
-    "is a write transaction, not a read. Per request 9 SQL statements and a durable commit "
+    "is a write transaction, not a read. Per request 8 SQL statements and a durable commit "
     "(`synchronous_commit = on`: one WAL flush per disclosure): the API token and its institution "
-    "(authentication), then 7 of the handler: the enterprise with its legal representative's name, the "
+    "(authentication), then 6 of the handler: the enterprise with its legal representative's name, the "
     "current catalog version, the querying institution and whether any provider has an interface endpoint "
     "(one query); the decision point's authorizations (read once; nothing about authorizations is cached "
     "across requests, so a revocation takes effect at once); the records with their objection markers (one "
     "query); the names of the persons the public records name; the authorization uses together with the "
-    "ledger's index reservation (one statement with data-modifying CTEs); the ledger's tree nodes; the "
-    "ledger entries, nodes and the disclosure row (one statement). Appends to the ledger are serialized by "
-    "the `ledger_head` row lock from the reservation to the commit, across all API processes, so that "
-    "window (three round trips and the commit) bounds the disclosure rate of the whole deployment "
-    "(docs/scaling.md); sampled during the profile phase on the loaded machine, most in-flight requests "
-    "wait on that lock while its holder waits for CPU. The ceiling endpoint makes no database call at all.",
+    "ledger's index reservation, which also returns the tree's compact range kept in the `ledger_head` row "
+    "(one statement with data-modifying CTEs); the ledger entries, nodes, the new compact range and the "
+    "disclosure row (one statement). Appends to the ledger are serialized by the `ledger_head` row lock "
+    "from the reservation to the commit, across all API processes, so that window (two round trips and "
+    "the commit) bounds the disclosure rate of the whole deployment (docs/scaling.md); sampled during the "
+    "profile phase on the loaded machine, most in-flight requests wait on that lock while its holder waits "
+    "for CPU (its API process's turn at the GIL between the two statements and before the commit). The "
+    "ceiling endpoint makes no database call at all.",
     "",
     "Next, in order of size: group commit of ledger appends (one appender takes the entries of many "
     "concurrent requests under one lock and one WAL flush, each request still answering only after its "
-    "own durable commit), reading the ledger's tree nodes in the same round trip as the index reservation, "
+    "own durable commit), sending the commit in the same round trip as the last insert (pipeline mode), "
     "and the authentication's two queries.",
 ]
 

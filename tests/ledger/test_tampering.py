@@ -129,6 +129,13 @@ def test_edited_node_is_caught(log, chunk_level) -> None:
     assert code == 1 and report["problem"]["index"] == 4  # node (2, 1) covers entries 4–7
 
 
+def test_edited_head_frontier_is_caught(log, chunk_level) -> None:
+    # The head's copy of the compact range is what the next append builds on.
+    tamper("UPDATE ledger_head SET frontier = :f WHERE id = 1", f=b"\x00" * 96)  # 21 = 10101b: 3 hashes
+    code, report, _ = verify(chunk_level)
+    assert code == 1 and report["problem"]["detail"] == "head frontier mismatch"
+
+
 def test_edited_checkpoint_is_caught(log, chunk_level) -> None:
     tamper("UPDATE ledger_checkpoints SET root_hash = CASE WHEN substr(root_hash, 1, 1) = 'f' THEN '0' "
            "ELSE 'f' END || substr(root_hash, 2) WHERE tree_size = 21")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select
+from sqlalchemy import Row, bindparam, case, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from fincredit.catalog.service import head_columns
@@ -143,10 +143,16 @@ def get_disclosure(session: Session, disclosure_id: str) -> Disclosure | None:
     return session.get(Disclosure, disclosure_id) if disclosure_id and len(disclosure_id) <= 36 else None
 
 
-def unrelated_subjects_since(session: Session, role: str, subject: str, since: dt.datetime) -> int:
-    return int(session.scalar(select(func.count(func.distinct(Disclosure.subject_uscc))).where(
+def unrelated_subjects_since(session: Session, role: str, subject: str, since: dt.datetime,
+                             also: str | None = None) -> int:
+    """Distinct enterprises the party was shown without a relation since ``since``, counting ``also``
+    (the disclosure about to be recorded) once whether or not it is among them."""
+    count, seen = session.execute(select(
+        func.count(func.distinct(Disclosure.subject_uscc)),
+        func.max(case((Disclosure.subject_uscc == also, 1), else_=0))).where(
         Disclosure.party_role == role, Disclosure.party_subject == subject, Disclosure.related.is_(False),
-        Disclosure.created_at >= since)) or 0)
+        Disclosure.created_at >= since)).one()
+    return int(count or 0) + (1 if also is not None and not seen else 0)
 
 
 def recent_alert(session: Session, kind: str, subject: str, since: dt.datetime) -> OperatorAlert | None:

@@ -76,11 +76,13 @@ def _related(session: Session, party: Principal, uscc: str, now: dt.datetime,
     return any(check(session, inst, uscc) for check in RELATION_CHECKS)
 
 
-def check_scraping(session: Session, party: Principal, now: dt.datetime) -> OperatorAlert | None:
-    """Alert the operator when an institution queries many enterprises it has no relation with."""
+def check_scraping(session: Session, party: Principal, now: dt.datetime,
+                   about: str | None = None) -> OperatorAlert | None:
+    """Alert the operator when an institution queries many enterprises it has no relation with;
+    ``about`` is the enterprise of an unrelated disclosure being recorded (counted with the others)."""
     settings = get_disclosure_settings()
     since = now - dt.timedelta(hours=settings.scrape_alert_window_hours)
-    count = repository.unrelated_subjects_since(session, party.role.value, party.subject, since)
+    count = repository.unrelated_subjects_since(session, party.role.value, party.subject, since, also=about)
     ref = party_ref(party)
     if count < settings.scrape_alert_threshold or repository.recent_alert(session, "possible_scraping", ref, since):
         return None
@@ -94,9 +96,11 @@ def check_scraping(session: Session, party: Principal, now: dt.datetime) -> Oper
 
 
 def _record(session: Session, draft: DisclosureDraft, request_id: str | None, now: dt.datetime) -> dict:
-    """Plain statements, no unit of work, in two round trips on PostgreSQL (besides the ledger's read of
-    its tree nodes): the authorization uses with the ledger's index reservation (the append lock is
-    held from there to the commit), then the ledger entries with the disclosure row and its index."""
+    """Plain statements, no unit of work. Everything that does not need a ledger index is read and
+    built first (an unrelated query's scraping check too); then two round trips on PostgreSQL: the
+    authorization uses with the ledger's index reservation, which takes the append lock and returns
+    the tree's compact range, then the ledger entries and nodes with the disclosure row and its index.
+    The lock is held from the reservation to the caller's commit, which must follow at once."""
     decisions, context = draft.decisions, draft.context
     shown = [c for c, d in decisions.items() if d.allowed and d.form != "none"]
     auth_ids = sorted({d.authorization_id for d in decisions.values() if d.authorization_id})
@@ -133,10 +137,10 @@ def _record(session: Session, draft: DisclosureDraft, request_id: str | None, no
         values.update(ledger_index=entries[0].index, leaf_hash=bytes(entries[0].leaf_hash).hex())
         return [repository.disclosure_insert(values)]
 
-    ledger.append_many(session, items, lock_with=writes, insert_with=disclosure_row)
-    if not related:
-        check_scraping(session, draft.party, now)
+    if not related:  # before the ledger lock: its reads and the alert need no index
+        check_scraping(session, draft.party, now, about=draft.subject_uscc)
         session.flush()
+    ledger.append_many(session, items, lock_with=writes, insert_with=disclosure_row)
     return {**draft.content, "disclosure": {
         "id": values["id"], "ledger_index": values["ledger_index"], "leaf_hash": values["leaf_hash"],
         "proof": f"/api/v1/ledger/entries/{values['ledger_index']}/proof",

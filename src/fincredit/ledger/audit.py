@@ -118,13 +118,15 @@ class _Walker:
         self.checkpoints, self.cp_pos, self.verified_upto = checkpoints, 0, 0
         self.stack: list[tuple[int, bytes]] = []  # compact range of leaves [0, count)
         self.count = 0
+        self.frontier: bytes | None = None  # the head's compact range, when current
         self.local: dict[tuple[int, int], bytes] = {}  # stored nodes of the chunk on the slow path
         self.high = {(int(lv), int(i)): bytes(h) for lv, i, h in fetch(
             conn, f"SELECT level, node_index, hash FROM ledger_nodes WHERE level > {chunk_level}")}
 
     def run(self) -> int:
-        head = fetch(self.conn, "SELECT size FROM ledger_head WHERE id = 1")
+        head = fetch(self.conn, "SELECT size, frontier, frontier_size FROM ledger_head WHERE id = 1")
         head_size = int(head[0][0]) if head else 0
+        self.frontier = bytes(head[0][1]) if head and head[0][1] is not None and head[0][2] == head_size else None
         stray = fetch(self.conn, "SELECT MIN(entry_index) FROM ledger_entries")
         if stray and stray[0][0] is not None and stray[0][0] < 0:
             index = int(stray[0][0])
@@ -224,6 +226,10 @@ class _Walker:
             size, cid, _root = self.checkpoints[self.cp_pos]
             raise _Found(Problem(count, f"已签名检查点 #{cid} 覆盖 {size} 条，实有 {count} 条（条目被删除）",
                                  "checkpoint beyond the log"))
+        if self.frontier is not None and self.frontier != b"".join(h for _lv, h in self.stack):
+            # Appenders build on this copy of the compact range: a wrong one would corrupt what follows.
+            raise _Found(Problem(None, "账本头记载的紧凑范围（frontier）与条目重算结果不符",
+                                 "head frontier mismatch"))
         expected_nodes = sum(count >> level for level in range(1, count.bit_length()))
         stored_nodes = int(fetch(self.conn, "SELECT COUNT(*) FROM ledger_nodes")[0][0])
         if stored_nodes != expected_nodes:

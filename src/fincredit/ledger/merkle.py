@@ -249,6 +249,10 @@ class CompactRange:
         self.size += 1
         return created
 
+    def hashes(self) -> list[bytes]:
+        """The perfect-node roots, highest level first (the order ``node_ids`` lists them in)."""
+        return [h for _level, h in self._stack]
+
     def root(self) -> bytes:
         if not self._stack:
             return self.hasher.empty_root()

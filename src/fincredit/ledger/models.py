@@ -48,12 +48,22 @@ class LedgerNode(Base):
 
 class LedgerHead(Base):
     """A single row (id 1) holding the log size. Appenders update it first: on PostgreSQL the row lock
-    serializes appends across processes until commit; on SQLite the write lock does."""
+    serializes appends across processes until commit; on SQLite the write lock does.
+
+    ``frontier`` is the compact range after the last append (the hashes of the perfect subtrees covering
+    leaves ``[0, frontier_size)``, highest level first, 32 bytes each), written with the entries. The
+    statement that takes the lock returns it, so an appender reads no tree nodes while it holds the
+    lock: PostgreSQL re-reads the locked row at its latest version, whereas a read of ``ledger_nodes``
+    in the same statement would see the snapshot from before the wait. Derived data: ``fincredit ledger
+    verify`` checks it, and when it is missing or stale (``frontier_size != size``) appenders read the
+    nodes from the tables instead."""
 
     __tablename__ = "ledger_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    frontier_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class LedgerCheckpoint(Base):

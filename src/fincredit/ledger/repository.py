@@ -71,26 +71,40 @@ def _execute_with(session: Session, main: Write, others: Sequence[Write]) -> Any
 
 _RESERVE = template(update(_head).where(_head.c.id == HEAD_ID)
                     .values(size=_head.c.size + bindparam("ledger_reserve_count", type_=BigInteger))
-                    .returning(_head.c.size))
+                    .returning(_head.c.size, _head.c.frontier, _head.c.frontier_size))
+
+_SET_FRONTIER = template(update(_head).where(_head.c.id == HEAD_ID)
+                         .values(frontier=bindparam("ledger_frontier", type_=_head.c.frontier.type),
+                                 frontier_size=bindparam("ledger_frontier_size", type_=BigInteger)))
 
 
-def reserve_indexes(session: Session, count: int, with_statements: Sequence[Write] = ()) -> int:
-    """Take the append lock and reserve ``count`` consecutive indexes; returns the first.
+def reserve_indexes(session: Session, count: int, with_statements: Sequence[Write] = ()
+                    ) -> tuple[int, bytes | None]:
+    """Take the append lock and reserve ``count`` consecutive indexes; returns the first, and the head's
+    compact range when it is current (the concatenated hashes for the first index), else None.
 
     The UPDATE is the lock: PostgreSQL holds the row lock until the caller's transaction ends (a
-    concurrent appender waits, then re-reads the committed size), SQLite takes its database write
+    concurrent appender waits, then re-reads the committed row), SQLite takes its database write
     lock. A rolled-back transaction gives its indexes back, so there are no gaps.
     ``with_statements`` (the caller's own writes, e.g. an authorization's use) are sent in the same
     statement on PostgreSQL.
     """
     params = {"ledger_reserve_count": count}
-    new_size = _execute_with(session, (_RESERVE, params), with_statements).scalar_one_or_none()
-    if new_size is None:
+    row = _execute_with(session, (_RESERVE, params), with_statements).one_or_none()
+    if row is None:
         dialect = session.get_bind().dialect.name
         maker = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(maker(_head).values(id=HEAD_ID, size=0).on_conflict_do_nothing())
-        new_size = session.execute(_RESERVE, params).scalar_one()
-    return int(new_size) - count
+        session.execute(maker(_head).values(id=HEAD_ID, size=0, frontier=b"", frontier_size=0)
+                        .on_conflict_do_nothing())
+        row = session.execute(_RESERVE, params).one()
+    start = int(row[0]) - count
+    frontier = bytes(row[1]) if row[1] is not None and row[2] is not None and int(row[2]) == start else None
+    return start, frontier
+
+
+def frontier_write(frontier: bytes, size: int) -> Write:
+    """The head's new compact range, written with the entries of an append (see ``LedgerHead``)."""
+    return _SET_FRONTIER, {"ledger_frontier": frontier, "ledger_frontier_size": size}
 
 
 def head_size(session: Session) -> int:

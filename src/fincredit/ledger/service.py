@@ -117,15 +117,24 @@ def _fragments(item: EntryInput | tuple[str, dict[str, Any], list[str]]) -> tupl
 
 def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]],
                   lock_with: Sequence[repository.Write] = ()
-                  ) -> tuple[list[dict[str, Any]], list[tuple[int, int, bytes]]]:
-    """Take the append lock, assign indexes and the timestamp, hash the leaves and the new nodes."""
+                  ) -> tuple[list[dict[str, Any]], list[tuple[int, int, bytes]], list[repository.Write]]:
+    """Take the append lock, assign indexes and the timestamp, hash the leaves and the new nodes; returns
+    the rows, the nodes and the head's new compact range (a write to send with them).
+
+    Everything that does not need the indexes is done before the lock (``_fragments``); the statement
+    that takes it also returns the tree's compact range, so the lock is held for that statement, the
+    insert and the caller's commit (nodes are read from the tables only when the head's copy is stale)."""
     prepared = [_fragments(item) for item in items]
     if not prepared:
         for stmt, params in lock_with:
             session.execute(stmt, params)
-        return [], []
-    start = repository.reserve_indexes(session, len(prepared), lock_with)
-    compact = _compact_range(session, start)
+        return [], [], []
+    start, frontier = repository.reserve_indexes(session, len(prepared), lock_with)
+    hash_size = HASHER.size
+    if frontier is not None and len(frontier) == hash_size * bin(start).count("1"):
+        compact = CompactRange(HASHER, start, [frontier[i:i + hash_size] for i in range(0, len(frontier), hash_size)])
+    else:
+        compact = _compact_range(session, start)
     now = utcnow()
     tail = b'"' + format_timestamp(now).encode() + b'"}'
     rows: list[dict[str, Any]] = []
@@ -136,16 +145,18 @@ def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict
         leaf = leaf_of(body)
         nodes.extend(add_leaf(leaf))
         rows.append({"index": index, "kind": kind, "body": body.decode(), "leaf_hash": leaf, "created_at": now})
-    return rows, nodes
+    return rows, nodes, [repository.frontier_write(b"".join(compact.hashes()), compact.size)]
 
 
 def append(session: Session, kind: str, payload: dict[str, Any], parties: list[str]) -> LedgerEntry:
     """Append one entry within the caller's transaction (flush, never commit)."""
-    rows, nodes = _prepare_rows(session, [EntryInput(kind, payload, parties)])
+    rows, nodes, head = _prepare_rows(session, [EntryInput(kind, payload, parties)])
     entry = LedgerEntry(**rows[0])
     repository.add_entry(session, entry)
     repository.add_nodes(session, nodes)
     session.flush()
+    for stmt, params in head:
+        session.execute(stmt, params)
     return entry
 
 
@@ -159,11 +170,13 @@ def append_many(session: Session, items: Iterable[EntryInput | tuple[str, dict[s
     writes (``(statement, parameters)``, see ``repository.Write``: inserts, updates) executed with the
     index reservation, ``insert_with`` is called with the appended entries and returns writes executed
     with the entries' insert (on PostgreSQL each group is one statement, with data-modifying CTEs).
-    All in the caller's transaction.
+    All in the caller's transaction. The lock is held from the reservation to the caller's commit:
+    commit right after.
     """
-    rows, nodes = _prepare_rows(session, items, lock_with)
+    rows, nodes, head = _prepare_rows(session, items, lock_with)
     entries = [AppendedEntry(**row) for row in rows]
-    repository.insert_appended(session, rows, nodes, list(insert_with(entries)) if insert_with else [])
+    writes = [*head, *(insert_with(entries) if insert_with else ())]
+    repository.insert_appended(session, rows, nodes, writes)
     return entries
 
 

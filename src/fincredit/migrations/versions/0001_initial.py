@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 04:58:07.650712
+Create Date: 2026-11-27 06:00:48.784788
 """
 
 from collections.abc import Sequence
@@ -295,6 +295,8 @@ def upgrade() -> None:
         "ledger_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("frontier", sa.LargeBinary(), nullable=True),
+        sa.Column("frontier_size", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_head")),
     )
     op.create_table(
