@@ -12,6 +12,11 @@
    the baseline does without the records → batches check), sent by this client as ``COPY … FROM
    STDIN`` from a dump file in COPY format — the same protocol path the validated ingestion uses.
    The ratio validated / raw is the figure the issue asks for (goal ≥ 50 %).
+5. A later delivery (both databases): a second file of the same shape and size into the now
+   non-empty category, timed on its own — every key is looked up. Of its rows, 20 % carry a changed
+   value (they supersede the stored record, which stays in history), 10 % are new enterprises and
+   70 % are unchanged (same content hash → ``unchanged``, nothing stored) — a monthly re-delivery.
+   Its ratio is against the same raw COPY (the rows of the first delivery).
 The worker task modules are imported before the timed steps: a batch's commit queues a follow-up
 job, and the first one in a process imports them (a start-up cost, not an ingestion cost).
 Peak RSS is reported to show that memory stays bounded (the file is streamed).
@@ -41,20 +46,35 @@ WORDS = ["苏宁", "金陵", "紫金", "秦淮", "太湖", "姑苏", "梁溪", "
 TRADES = ["科技", "贸易", "机械", "电子", "纺织", "物流", "建材", "食品", "软件", "环保"]
 
 
-def write_file(path: Path, rows: int, seed: int = 7) -> int:
+SECOND_CHANGED, SECOND_NEW = (0, 1), (2,)  # rows i with i % 10 in these: changed / new enterprise
+
+
+def write_file(path: Path, rows: int, seed: int = 7, second: bool = False) -> int:
+    """The first delivery, or (``second``) the later one: the same rows, with i % 10 in
+    ``SECOND_CHANGED`` one more month of regular payment, in ``SECOND_NEW`` another enterprise."""
     from fincredit.collection.identifiers import uscc_check_digit
 
     rng = random.Random(seed)
     with path.open("w", encoding="gbk", newline="") as fh:
         fh.write(",".join(HEADERS) + "\r\n")
         for i in range(rows):
-            body = f"9132{rng.randrange(1, 14):02d}00{i:09d}"
+            area = rng.randrange(1, 14)
+            serial = i + 900_000_000 if second and i % 10 in SECOND_NEW else i
+            body = f"9132{area:02d}00{serial:09d}"
             vat = rng.randrange(1_000, 5_000_000) / 100
             cit = rng.randrange(0, 2_000_000) / 100
-            fh.write(f"江苏{WORDS[i % 12]}{TRADES[i % 10]}有限公司{i},{body}{uscc_check_digit(body)},"
-                     f"{vat:.2f},{vat * 0.97:.2f},{cit:.2f},{cit:.2f},{rng.randrange(0, 120)},"
+            months = rng.randrange(0, 120) + (1 if second and i % 10 in SECOND_CHANGED else 0)
+            fh.write(f"江苏{WORDS[i % 12]}{TRADES[i % 10]}有限公司{serial},{body}{uscc_check_digit(body)},"
+                     f"{vat:.2f},{vat * 0.97:.2f},{cit:.2f},{cit:.2f},{months},"
                      f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}\r\n")
     return path.stat().st_size
+
+
+def expected_second(rows: int) -> tuple[int, int]:
+    """(superseded, unchanged) that the later delivery must report."""
+    changed = sum(1 for i in range(rows) if i % 10 in SECOND_CHANGED)
+    new = sum(1 for i in range(rows) if i % 10 in SECOND_NEW)
+    return changed, rows - changed - new
 
 
 def _use(data_dir: Path, url: str | None) -> None:
@@ -95,7 +115,7 @@ def pipeline_only(path: Path, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def ingest(path: Path, workers: int | None) -> dict:
+def ingest(path: Path, workers: int | None, expect: tuple[int, int] | None = None) -> dict:
     from fincredit.collection import provider_service, service
     from fincredit.db import session_scope
 
@@ -105,6 +125,8 @@ def ingest(path: Path, workers: int | None) -> dict:
                                 encoding="gbk", workers=workers)
         summary = service.batch_dict(s, result.batch)
     assert summary["accepted"] == summary["rows_total"], summary
+    if expect is not None:
+        assert (summary["superseded"], summary["unchanged"]) == expect, summary
     return summary
 
 
@@ -202,6 +224,10 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
     out: dict[str, Any] = {"rows": rows, "bytes": write_file(path, rows), "cpus": os.cpu_count(),
                            "load": os.getloadavg()[0]}
     out["generate_seconds"] = time.perf_counter() - t
+    second = workdir / "tax-later.csv"
+    write_file(second, rows, second=True)
+    expect = expected_second(rows)
+    out["second_superseded"], out["second_unchanged"] = expect
     from fincredit.collection.pipeline import auto_workers
 
     out["workers"] = auto_workers(out["bytes"]) if workers is None else workers
@@ -220,6 +246,8 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
         initialize()
         out["sqlite_seconds"], out["sqlite_cpu"], _ = timed(ingest, path, workers)
         print(f"SQLite: {rows / out['sqlite_seconds']:,.0f} rows/s", file=sys.stderr)
+        out["sqlite2_seconds"], out["sqlite2_cpu"], _ = timed(ingest, second, workers, expect)
+        print(f"SQLite later delivery: {rows / out['sqlite2_seconds']:,.0f} rows/s", file=sys.stderr)
     if pg_url:
         _use(workdir / "pg", fresh_database(pg_url, workdir, "ingest_bench"))
         initialize()
@@ -231,6 +259,12 @@ def _run(workdir: Path, rows: int, pg_url: str | None, sqlite: bool, workers: in
         print(f"PostgreSQL validated: {rows / out['pg_seconds']:,.0f} rows/s", file=sys.stderr)
         out["copy_seconds"], out["indexes"], out["copy_server_cpu"] = raw_copy(workdir)
         print(f"PostgreSQL raw COPY: {rows / out['copy_seconds']:,.0f} rows/s", file=sys.stderr)
+        server = backend_cpu_seconds()
+        out["pg2_seconds"], out["pg2_cpu"], _ = timed(ingest, second, workers, expect)
+        after = backend_cpu_seconds()
+        if server is not None and after is not None:
+            out["pg2_server_cpu"] = after - server
+        print(f"PostgreSQL later delivery: {rows / out['pg2_seconds']:,.0f} rows/s", file=sys.stderr)
     out["peak_rss_mb"] = peak_rss_mb()
     out["load_end"] = os.getloadavg()[0]
     return out
@@ -264,15 +298,27 @@ def section(r: dict[str, Any], command: str) -> str:
         line("PostgreSQL: validated ingestion, one batch", "pg_seconds", "pg_cpu", "pg_server_cpu"),
         line(f"PostgreSQL: raw COPY of the same rows ({r.get('indexes', '?')} indexes)", "copy_seconds", None,
              "copy_server_cpu"),
+        line("SQLite: later delivery into the non-empty category", "sqlite2_seconds", "sqlite2_cpu"),
+        line("PostgreSQL: later delivery into the non-empty category", "pg2_seconds", "pg2_cpu", "pg2_server_cpu"),
     ]
     lines = [ln for ln in lines if ln is not None]
     if "pg_seconds" in r and "copy_seconds" in r:
         lines += ["", f"Validated PostgreSQL ingestion reaches **{r['copy_seconds'] / r['pg_seconds'] * 100:.0f} %** "
-                      "of the raw COPY throughput (goal ≥ 50 %)."]
+                      "of the raw COPY throughput (goal ≥ 50 %) for a category's first delivery"
+                  + (f", and **{r['copy_seconds'] / r['pg2_seconds'] * 100:.0f} %** for a later delivery"
+                     if "pg2_seconds" in r else "") + "."]
+    if "second_superseded" in r and ("pg2_seconds" in r or "sqlite2_seconds" in r):
+        lines += ["", f"The later delivery is a file of the same shape and size into the category the first one "
+                      f"filled, so every natural key is looked up: {r['second_superseded']:,} rows (20 %) carry a "
+                      f"changed value and supersede the stored record (kept in history), "
+                      f"{rows - r['second_superseded'] - r['second_unchanged']:,} (10 %) are new enterprises, "
+                      f"{r['second_unchanged']:,} (70 %) are unchanged and store nothing."]
     if "sqlite_seconds" in r:
         rate = rows / r["sqlite_seconds"]
         lines += ["", f"SQLite validated ingestion: {rate:,.0f} rows/s (goal ≥ 100 000 rows/s: "
-                      f"{'met' if rate >= 100_000 else 'not met on this machine'})."]
+                      f"{'met' if rate >= 100_000 else 'not met on this machine'})"
+                  + (f"; a later delivery: {rows / r['sqlite2_seconds']:,.0f} rows/s" if "sqlite2_seconds" in r
+                     else "") + "."]
     if "pipeline_cpu" in r:
         us = {k: r[k] / rows * 1e6 for k in ("parse_cpu", "pipeline_cpu", "sqlite_cpu", "pg_cpu", "pg_server_cpu",
                                              "copy_server_cpu") if r.get(k) is not None}

@@ -3,13 +3,22 @@ COPY open across chunks — and neither changes what a batch stores."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from fincredit.catalog.service import get_catalog
 from fincredit.collection import provider_service, service
-from fincredit.collection.ingest import KeyFilter
+from fincredit.collection.ingest import BackgroundWriter, ChunkWritten, KeyFilter, RecordWriter
 from fincredit.collection.models import Batch, Record
+from fincredit.collection.shaping import RecordShaper, Shaped
+from fincredit.collection.validators import compile_fields
 from fincredit.db import session_scope
 from tests.collection import factories
 
@@ -82,3 +91,132 @@ def test_a_file_failing_after_written_chunks_stores_nothing(tmp_path, db, sessio
     assert (again["status"], again["accepted"]) == ("accepted", 40)
     assert session.get(Batch, good["id"]).status == "accepted"
     assert len(session.scalars(select(Record).where(Record.is_current)).all()) == 44
+
+
+# -- no statement on the connection can wait for ever behind an open COPY --------------------------
+
+def _batch_and_records(session: Session, n: int) -> tuple[Batch, list[Shaped]]:
+    provider_service.ensure_catalog_provider(session, "tax")
+    snapshot = get_catalog(session)
+    category = snapshot.category("1")
+    batch = Batch(provider_code="tax", category_code="1", catalog_version_id=snapshot.id,
+                  content_hash=uuid.uuid4().hex, filename="t.csv", file_format="csv", size_bytes=1,
+                  status="rejected", received_at=dt.datetime.now(dt.UTC), uploaded_by="test")
+    session.add(batch)
+    session.flush()
+    validator, shaper = compile_fields(category.fields), RecordShaper(category)
+    shaped = []
+    for number, row in enumerate(factories.rows("1", n), start=2):
+        clean, errors = validator.validate({k: str(v) for k, v in row.items()}, number)
+        assert clean is not None and not errors
+        shaped.append(shaper.shape(clean, number))
+    return batch, shaped
+
+
+def _writer(session: Session, batch: Batch, **kw) -> RecordWriter:  # type: ignore[no-untyped-def]
+    return RecordWriter(session, category_code="1", provider_code="tax", batch_id=batch.id,
+                        now=dt.datetime.now(dt.UTC), chunk_rows=10, bulk=True, **kw)
+
+
+def _stored(session: Session, batch: Batch) -> int:
+    return session.scalar(select(func.count()).select_from(Record).where(Record.batch_id == batch.id))
+
+
+def _within(session: Session, seconds: float, work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread: a regression that blocks fails here instead of hanging the run (the
+    blocked connection is closed, so that the server ends its transaction and the next tests run)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        session.connection().invalidate()
+    assert not thread.is_alive(), f"blocked for more than {seconds} s (a statement behind an open COPY?)"
+    if failure:
+        raise failure[0]
+
+
+def test_statements_between_chunks_in_the_writers_thread_neither_block_nor_lose_rows(db, session):
+    batch, shaped = _batch_and_records(session, 25)
+    seen: list[int] = []
+
+    def work() -> None:
+        writer = _writer(session, batch)
+        for number, record in enumerate(shaped, start=1):
+            writer.add(record)
+            if number % 10 == 0:  # a chunk was just written (PostgreSQL: into a COPY left open)
+                batch.error_summary = f"after {number}"  # pending: the query below autoflushes it
+                seen.append(_stored(session, batch))
+        counts = writer.finish()
+        assert counts.inserted == 25
+
+    _within(session, 60, work)
+    assert seen == [10, 20]
+    session.expire_all()
+    assert _stored(session, batch) == 25
+    assert session.get(Batch, batch.id).error_summary == "after 20"
+    rows = session.scalars(select(Record.row_no).where(Record.batch_id == batch.id).order_by(Record.id)).all()
+    assert rows == list(range(2, 27))
+
+
+def test_on_chunk_statements_in_the_background_writer_neither_block_nor_lose_rows(db, session):
+    batch, shaped = _batch_and_records(session, 25)
+    seen: list[tuple[int, int]] = []
+
+    def on_chunk(written: ChunkWritten) -> None:
+        batch.error_summary = f"chunk of {len(written.inserted)}"
+        seen.append((len(written.inserted), _stored(session, batch)))
+
+    def work() -> None:
+        writer = BackgroundWriter(_writer(session, batch, on_chunk=on_chunk), batch_rows=7)
+        try:
+            for record in shaped:
+                writer.add(record)
+            assert writer.finish().inserted == 25
+        finally:
+            writer.abort()
+
+    _within(session, 60, work)
+    assert seen == [(10, 10), (10, 20), (5, 25)]
+    session.expire_all()
+    assert _stored(session, batch) == 25
+
+
+def test_a_statement_from_another_thread_during_the_copy_fails_at_once_and_loses_nothing(db, session):
+    batch, shaped = _batch_and_records(session, 25)
+    outcome: list[object] = []
+
+    def work() -> None:
+        writer = BackgroundWriter(_writer(session, batch), batch_rows=10)
+        try:
+            for record in shaped[:10]:
+                writer.add(record)  # the writer thread writes this chunk and keeps its COPY open
+            deadline = time.monotonic() + 30
+            while writer.writer.counts.chunks < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert writer.writer.counts.chunks == 1
+            try:
+                outcome.append(_stored(session, batch))
+            except RuntimeError as exc:
+                outcome.append(exc)
+            for record in shaped[10:]:
+                writer.add(record)
+            assert writer.finish().inserted == 25
+        finally:
+            writer.abort()
+
+    _within(session, 60, work)
+    if session.get_bind().dialect.name == "postgresql":
+        assert isinstance(outcome[0], RuntimeError) and "being copied" in str(outcome[0])
+    else:  # no COPY: the statement simply runs
+        assert outcome == [10]
+    session.expire_all()
+    assert _stored(session, batch) == 25
+

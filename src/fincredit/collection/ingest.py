@@ -4,10 +4,11 @@
 ``chunk_rows`` records it
 
 1. looks up the *current* records with the chunk's natural keys (one query, the partial unique
-   index ``(category_code, natural_key_hash) WHERE is_current``) — in a batch (``bulk``) whose
-   category held no current record when the writer started, only the keys this writer may already
-   have written (``KeyFilter``: a key it reports absent was never written, so no record with it
-   exists; the category lock keeps other writers out until the transaction ends);
+   index ``(category_code, natural_key_hash) WHERE is_current``; PostgreSQL: the keys as one text
+   parameter split by the server) — in a batch (``bulk``) whose category held no current record
+   when the writer started, only the keys this writer may already have written (``KeyFilter``: a
+   key it reports absent was never written, so no record with it exists; the category lock keeps
+   other writers out until the transaction ends);
 2. skips records identical to the current one (same content hash → ``unchanged``);
 3. gives the new records ids — when something needs them (a record it supersedes, ``on_chunk``,
    ``keep_ids``): PostgreSQL ``nextval`` in one round trip, SQLite max+1 (safe because the
@@ -18,7 +19,9 @@
 4. inserts the chunk: PostgreSQL ``COPY … FROM STDIN`` — in a batch one COPY stays open across
    chunks (ended before any other statement: a look-up, ids, a supersede, ``on_chunk``; and at the
    end), so the server stores rows while the next ones are validated and no chunk waits for a
-   round trip; SQLite ``executemany`` on the driver.
+   round trip; SQLite ``executemany`` on the driver. While a COPY is open, a statement sent through
+   SQLAlchemy on the connection ends it first (from the COPY's thread) or fails (from another
+   thread) — psycopg would otherwise make it wait for ever (``_before_statement``).
 
 A natural key seen twice in one chunk closes the chunk first, so that a file behaves exactly as
 if its rows were applied one after the other. Concurrent writers of one category are serialised
@@ -35,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fincredit.collection.shaping import Shaped
@@ -75,6 +80,10 @@ class KeyFilter:
         np.bitwise_or.at(self._bits, byte.ravel(), bit.ravel())
         return [keys[i] for i in np.flatnonzero(hit).tolist()]
 
+
+# The connection events that precede anything sent on the connection by SQLAlchemy.
+GUARDED_EVENTS = ("before_cursor_execute", "commit", "rollback", "savepoint", "rollback_savepoint",
+                  "release_savepoint")
 
 INSERT_VARYING = ("id", "subject_kind", "subject_key", "natural_key_hash", "content_hash", "data", "person_keys",
                   "row_no")
@@ -130,6 +139,7 @@ class RecordWriter:
                  on_chunk: Callable[[ChunkWritten], None] | None = None, keep_ids: bool = False,
                  bulk: bool = False) -> None:
         connection = session.connection()
+        self._connection: Connection = connection
         self.dialect = connection.dialect.name
         self.raw = connection.connection.driver_connection
         self.category_code = category_code
@@ -147,6 +157,8 @@ class RecordWriter:
         self._copy_cursor: Any = None
         self._copy_stream: Any = None
         self._copy_ids = False  # does the open COPY carry the ids?
+        self._copy_thread: threading.Thread | None = None  # the thread that opened it
+        self._guarded = False  # are the connection's statement events listened to (``_guard``)?
         # A batch into a category without current records looks up only the keys it may have written.
         self._written: KeyFilter | None = None
         if bulk and self._scalar(
@@ -187,6 +199,10 @@ class RecordWriter:
         page cache size is restored."""
         if self._copy is not None:
             self._end_copy(RuntimeError("ingestion aborted"))
+        if self._guarded:
+            self._guarded = False
+            for name in GUARDED_EVENTS:
+                event.remove(self._connection, name, self._before_statement)
         if self._cache_size is not None:
             size, self._cache_size = self._cache_size, None
             self._execute(f"PRAGMA cache_size = {int(size)}")
@@ -266,8 +282,12 @@ class RecordWriter:
         cur = self._cursor()
         try:
             if self.dialect == "postgresql":
+                # The keys travel as one text parameter split by the server: psycopg dumps a list
+                # parameter element by element (≈ 5 µs of CPU a key), the joined string costs next to
+                # nothing. Keys are hex digests (never a comma); the partial unique index is probed.
                 cur.execute("SELECT natural_key_hash, id, content_hash FROM records WHERE category_code = %s "
-                            "AND is_current AND natural_key_hash = ANY(%s)", (self.category_code, list(keys)))
+                            "AND is_current AND natural_key_hash = ANY(string_to_array(%s, ','))",
+                            (self.category_code, ",".join(keys)))
             else:
                 marks = ",".join("?" * len(keys))
                 # ``AND is_current`` literally, so that SQLite uses the partial unique index.
@@ -296,8 +316,9 @@ class RecordWriter:
         try:
             if self.dialect == "postgresql":
                 cur.execute("UPDATE records SET is_current = false, superseded_at = %s, superseded_by_id = v.new_id "
-                            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(old_id, new_id) WHERE records.id = v.old_id",
-                            (self._now, list(replaced.values()), list(replaced.keys())))
+                            "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::bigint[]) "
+                            "AS v(old_id, new_id) WHERE records.id = v.old_id",
+                            (self._now, ",".join(map(str, replaced.values())), ",".join(map(str, replaced.keys()))))
             else:
                 cur.executemany("UPDATE records SET is_current = 0, superseded_at = ?, superseded_by_id = ? "
                                 "WHERE id = ?", [(self._now, new, old) for new, old in replaced.items()])
@@ -323,7 +344,31 @@ class RecordWriter:
             lines = [f"{rid}\t{line}" for rid, line in zip(ids, lines, strict=True)]
         return "".join(lines).encode()
 
+    def _before_statement(self, *_args: object, **_kw: object) -> None:
+        """Listened to on the session's connection (statements, commit, rollback, savepoints) from the
+        first COPY until ``release``. psycopg holds the connection's (non-reentrant) lock for a whole
+        COPY, so any other statement on it would wait for ever — in the COPY's thread on itself, in
+        another thread on a COPY that only the waiting thread's progress would end. So a statement
+        from the COPY's thread (``on_chunk``, an ORM autoflush, a hook) ends the COPY first, and sees
+        the rows copied so far; one from another thread while that thread is alive fails at once."""
+        if self._copy is None:
+            return
+        owner = self._copy_thread
+        if owner is threading.current_thread() or owner is None or not owner.is_alive():
+            self._end_copy()
+            return
+        raise RuntimeError(f"a statement on the connection of batch {self.batch_id} while its records are "
+                           f"being copied by thread {owner.name!r}: run it from that thread or after the "
+                           "writer's finish()")
+
+    def _guard(self) -> None:
+        if not self._guarded:
+            for name in GUARDED_EVENTS:
+                event.listen(self._connection, name, self._before_statement)
+            self._guarded = True
+
     def _begin_copy(self, with_ids: bool) -> Any:
+        self._guard()
         cursor = self.raw.cursor()
         try:
             manager = cursor.copy(f"COPY records ({', '.join(COLUMNS if with_ids else COLUMNS[1:])}) FROM STDIN")
@@ -332,6 +377,7 @@ class RecordWriter:
             cursor.close()
             raise
         self._copy, self._copy_cursor, self._copy_stream, self._copy_ids = manager, cursor, copy, with_ids
+        self._copy_thread = threading.current_thread()
         return copy
 
     def _end_copy(self, error: BaseException | None = None) -> None:
