@@ -25,9 +25,10 @@ its accounts' and loans' contributions move to the new groups in the same transa
 Consistency: every write of these facts recomputes the contributions of the enterprises it touches, before
 and after, in the same transaction, and adds the difference (ORM writes — the financing service, account
 registration, anything flushing ``Loan``/``LoanEvent``/``Account``/``Enterprise`` objects — through the
-session's flush hooks below; the registry's bulk upsert through ``track``). On PostgreSQL the writers of
-one enterprise are serialized by a transaction-level advisory lock (one of 1024 buckets of the USCC), so two
-concurrent events of one loan cannot both compute their difference from the same "before". Bulk loads that
+session's flush hooks below — a loan or an event recomputes only that loan; the registry's bulk upsert
+through ``track``, which moves only the enterprises whose dimensions changed). On PostgreSQL the writers
+are serialized by one transaction-level advisory lock (see ``lock``), so two concurrent events of one loan
+cannot both compute their difference from the same "before". Bulk loads that
 bypass both (COPY in the benchmark) end with ``rebuild``; ``check`` compares the tables with the facts.
 
 Reading: a figure for a period ending on day ``x`` sums the stored months up to ``x``'s month; when ``x`` is
@@ -41,7 +42,7 @@ falls back to the facts (``None`` from the readers here).
 from __future__ import annotations
 
 import datetime as dt
-import zlib
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -85,8 +87,7 @@ LOAN_MEASURES = ("granted", "amount", "first", "credit", "balance", "credit_bala
 ENTERPRISE_DIMS = ("region4", "section", "size_class")
 PRODUCT_DIMS = ("institution_id", "product_id")
 CHUNK = 5000
-LOCK_CLASS = 0x5157  # pg_advisory_xact_lock(class, bucket)
-LOCK_BUCKETS = 1024
+LOCK_CLASS = 0x5157  # pg_advisory_xact_lock(class, 0): see ``lock``
 
 Key = tuple[Any, ...]
 Groups = dict[Key, dict[str, Any]]
@@ -101,14 +102,18 @@ def _dims(model: Any = Enterprise) -> list[Any]:
             func.coalesce(model.size_class, "").label("size_class")]
 
 
-def _month_of_date(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+def _dialect(session: Session | str) -> str:
+    return session if isinstance(session, str) else session.get_bind().dialect.name
+
+
+def _month_of_date(session: Session | str, column: Any) -> Any:
+    if _dialect(session) == "postgresql":
         return func.to_char(column, "YYYY-MM")
     return func.substr(column, 1, 7, type_=String)
 
 
-def _month_of_datetime(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+def _month_of_datetime(session: Session | str, column: Any) -> Any:
+    if _dialect(session) == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
     return func.substr(column, 1, 7, type_=String)  # SQLite keeps naive UTC text
 
@@ -153,10 +158,15 @@ def loan_groups(session: Session, dims: str, *, only: Callable[[Any], Any] | Non
                 where: Iterable[Any] = ()) -> Groups:
     """(month, *dimension values, *extra) → loan measures, from the facts: every contribution of the loans
     ``only`` selects, with an effective date in [lo, hi]. ``dims``: "enterprise" or "product"."""
-    where = list(where)
+    stmt, width = _loan_groups_stmt(_dialect(session), dims, only, lo, hi, tuple(extra), tuple(where))
+    return {tuple(r[:width]): dict(zip(LOAN_MEASURES, r[width:], strict=True)) for r in session.execute(stmt)}
+
+
+def _loan_groups_stmt(dialect: str, dims: str, only: Callable[[Any], Any] | None, lo: dt.date | None,
+                      hi: dt.date | None, extra: tuple[Any, ...], where: tuple[Any, ...]) -> tuple[Any, int]:
     d = _loan_deltas(only)
     effective = case((d.c.on > Loan.granted_on, d.c.on), else_=Loan.granted_on)
-    month = _month_of_date(session, effective).label("month")
+    month = _month_of_date(dialect, effective).label("month")
     if dims == "enterprise":
         keys = _dims()
     else:
@@ -182,15 +192,13 @@ def loan_groups(session: Session, dims: str, *, only: Callable[[Any], Any] | Non
         stmt = stmt.where(effective <= hi)
     for clause in where:
         stmt = stmt.where(clause)
-    stmt = stmt.group_by(*keys)
-    width = len(keys)
-    return {tuple(r[:width]): dict(zip(LOAN_MEASURES, r[width:], strict=True)) for r in session.execute(stmt)}
+    return stmt.group_by(*keys), len(keys)
 
 
 def registration_groups(session: Session, *, usccs: list[str] | None = None, lo: dt.datetime | None = None,
                         hi: dt.datetime | None = None, where: Iterable[Any] = ()) -> Groups:
     """(month, region4, section, size_class) → {"accounts"}: accounts created in [lo, hi)."""
-    keys = [_month_of_datetime(session, Account.created_at).label("month"), *_dims()]
+    keys = _registration_keys(_dialect(session))
     stmt = select(*keys, func.count().label("accounts")).select_from(Account).outerjoin(
         Enterprise, Enterprise.uscc == Account.uscc)
     if usccs is not None:
@@ -202,6 +210,10 @@ def registration_groups(session: Session, *, usccs: list[str] | None = None, lo:
     for clause in where:
         stmt = stmt.where(clause)
     return {tuple(r[:4]): {"accounts": r[4]} for r in session.execute(stmt.group_by(*keys))}
+
+
+def _registration_keys(dialect: str) -> list[Any]:
+    return [_month_of_datetime(dialect, Account.created_at).label("month"), *_dims()]
 
 
 def live_groups(session: Session, *, usccs: list[str] | None = None) -> Groups:
@@ -223,20 +235,77 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def contributions(session: Session, usccs: Iterable[str]) -> dict[str, Groups]:
-    """Every table's groups for the facts of these enterprises (their base rows, accounts and loans)."""
-    out: dict[str, Groups] = {name: {} for name in TABLES}
+LOAN_TABLES = ("loans", "loan_products")
+_THEIR_LOAN = aliased(Loan)
+
+
+def _usccs_param(dialect: str, column: Any) -> Any:
+    """``column`` among the bound list ``usccs`` (on PostgreSQL one array parameter)."""
+    if dialect == "postgresql":
+        return column == func.any(bindparam("usccs", type_=ARRAY(String)))
+    return column.in_(bindparam("usccs", expanding=True))
+
+
+def _ids_param(dialect: str, column: Any) -> Any:
+    """``column`` among the bound list ``ids`` (on PostgreSQL one array parameter)."""
+    if dialect == "postgresql":
+        return column == func.any(bindparam("ids", type_=ARRAY(BigInteger)))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+@functools.cache
+def _contribution_statements(dialect: str) -> dict[str, tuple[Any, int]]:
+    """Each table's groups for the facts of the enterprises bound as ``usccs``: built once (building these
+    statements costs more than running them for one enterprise), compiled once (SQLAlchemy's cache)."""
+    def of_usccs(column: Any) -> Any:
+        return column.in_(select(_THEIR_LOAN.id).where(_usccs_param(dialect, _THEIR_LOAN.uscc)).scalar_subquery())
+    keys = _registration_keys(dialect)
+    registrations = (select(*keys, func.count().label("accounts")).select_from(Account)
+                     .outerjoin(Enterprise, Enterprise.uscc == Account.uscc)
+                     .where(_usccs_param(dialect, Account.uscc)).group_by(*keys))
+    dims = _dims()
+    live = (select(*dims, func.count().label("live"))
+            .where(Enterprise.status.in_(LIVE_STATUSES), _usccs_param(dialect, Enterprise.uscc)).group_by(*dims))
+    def of_ids(column: Any) -> Any:
+        return _ids_param(dialect, column)
+    return {"loans": _loan_groups_stmt(dialect, "enterprise", of_usccs, None, None, (), ()),
+            "loan_products": _loan_groups_stmt(dialect, "product", of_usccs, None, None, (), ()),
+            "registrations": (registrations, len(keys)), "enterprises": (live, len(dims)),
+            "loans+products/ids": _loan_groups_stmt(
+                dialect, "enterprise", of_ids, None, None,
+                (Loan.institution_id.label("institution_id"), func.coalesce(Loan.product_id, 0).label("product_id")),
+                ())}
+
+
+def contributions(session: Session, usccs: Iterable[str], tables: Iterable[str] = tuple(TABLES)
+                  ) -> dict[str, Groups]:
+    """The given tables' groups for the facts of these enterprises (their base rows, accounts and loans)."""
+    out: dict[str, Groups] = {name: {} for name in tables}
     codes = sorted(set(usccs))
+    if not codes:
+        return out
+    statements = _contribution_statements(_dialect(session))
     for i in range(0, len(codes), CHUNK):
         part = codes[i:i + CHUNK]
-        def by_uscc(column: Any, part: list[str] = part) -> Any:
-            loan = aliased(Loan)
-            return column.in_(select(loan.id).where(loan.uscc.in_(part)).scalar_subquery())
-        for name, groups in (("loans", loan_groups(session, "enterprise", only=by_uscc)),
-                             ("loan_products", loan_groups(session, "product", only=by_uscc)),
-                             ("registrations", registration_groups(session, usccs=part)),
-                             ("enterprises", live_groups(session, usccs=part))):
-            _add_into(out[name], groups)
+        for name in out:
+            stmt, width = statements[name]
+            measures = TABLES[name][2]
+            _add_into(out[name], {tuple(r[:width]): dict(zip(measures, r[width:], strict=True))
+                                  for r in session.execute(stmt, {"usccs": part})})
+    return out
+
+
+def loan_contributions(session: Session, ids: Iterable[int]) -> dict[str, Groups]:
+    """The loan tables' groups for these loans (a loan's contributions depend only on the loan, its events
+    and its enterprise's dimensions): one query grouped by both tables' dimensions, split here."""
+    out: dict[str, Groups] = {name: {} for name in LOAN_TABLES}
+    codes = sorted(set(ids))
+    stmt, width = _contribution_statements(_dialect(session))["loans+products/ids"]
+    for i in range(0, len(codes), CHUNK):
+        for r in session.execute(stmt, {"ids": codes[i:i + CHUNK]}):
+            measures = dict(zip(LOAN_MEASURES, r[width:], strict=True))
+            _add_into(out["loans"], {tuple(r[:4]): measures})
+            _add_into(out["loan_products"], {(r[0], r[4], r[5]): measures})
     return out
 
 
@@ -261,12 +330,19 @@ def _apply(session: Session, name: str, groups: Groups) -> None:
             for key, v in groups.items() if any(v.get(m) for m in measures)]
     if not rows:
         return
-    table = model.__table__
-    stmt = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={m: table.c[m] + stmt.excluded[m] for m in measures})
+    stmt = _upsert(_dialect(session), name)
     for i in range(0, len(rows), CHUNK):
         session.execute(stmt, rows[i:i + CHUNK])
+
+
+@functools.cache
+def _upsert(dialect: str, name: str) -> Any:
+    """The upsert adding to table ``name``'s sums: built once (building it costs more than running it)."""
+    model, keys, measures = TABLES[name]
+    table = model.__table__
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={m: table.c[m] + stmt.excluded[m] for m in measures})
 
 
 def apply_difference(session: Session, before: dict[str, Groups], after: dict[str, Groups]) -> None:
@@ -278,47 +354,88 @@ def apply_difference(session: Session, before: dict[str, Groups], after: dict[st
 
 
 def lock(session: Session, usccs: Iterable[str]) -> None:
-    """Serialize the writers of these enterprises' facts until the transaction ends (PostgreSQL)."""
-    if session.get_bind().dialect.name != "postgresql":
+    """Serialize the writers of the aggregate until the transaction ends (PostgreSQL): one transaction-level
+    advisory lock for all of them, taken before the first "before" is computed.
+
+    One lock, not one per enterprise (or per bucket of enterprises): the writers of these facts already
+    serialize on the ledger's append lock (a loan, its events and a batch of the base are ledgered in the
+    same transaction), so finer locks buy no concurrency, but they deadlock — a loan batch file holds the
+    ledger lock after its first row and takes the lock of each further row's enterprise while that
+    enterprise's single writer, holding it, waits for the ledger; two transactions writing several
+    enterprises take their locks in opposite orders; and the upserts of the same (hot) aggregate rows in
+    different orders. With one lock taken at a transaction's first write of these facts (before its first
+    ledger append, in every service), the aggregate rows are only written under it. Taken again at every
+    write (a no-op in effect when held): a savepoint rolled back releases what was taken after it. SQLite has a single writer anyway."""
+    if session.get_bind().dialect.name != "postgresql" or not any(usccs):
         return
-    buckets = sorted({zlib.crc32(u.encode()) % LOCK_BUCKETS for u in usccs if u})
-    connection = session.connection()
-    for i in range(0, len(buckets), 256):  # re-entrant: taking a held lock again is a no-op in effect
-        connection.exec_driver_sql("SELECT " + ", ".join(f"pg_advisory_xact_lock({LOCK_CLASS}, {b})"
-                                                          for b in buckets[i:i + 256]))
+    session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, 0)")
 
 
-class track:  # noqa: N801 - used as a context manager: ``with track(session, usccs): <write facts>``
-    """For writes of base records that bypass the ORM (the registry's bulk upsert): the enterprises'
-    contributions before and after the block, the difference added to the tables in the same transaction.
-    Only the enterprises with an account or a loan have contributions besides their live count (the block
-    writes base records only, so that set does not change inside it): a batch of the base costs a few
-    primary-key lookups per 5000 enterprises, not a recomputation of their (absent) facts."""
+class track:  # noqa: N801 - used as a context manager: ``with track(session, usccs): <write base records>``
+    """For writes of base records that bypass the ORM (the registry's bulk upsert). The block writes base
+    records only (no account, loan or event), so an enterprise's contributions change only when its
+    dimensions (city, industry section, size class) or its being live change: the dimensions are read
+    before and after the block (one indexed read per 5000 enterprises each), the live counts follow from
+    them, and only the enterprises that moved have their accounts' and loans' contributions, grouped by
+    enterprise and month, moved from the old groups to the new ones (the institution/product table does
+    not depend on the enterprise's dimensions). A batch of the base in which nothing moves costs two reads."""
 
     def __init__(self, session: Session, usccs: Iterable[str]) -> None:
         self.session, self.usccs = session, sorted(set(usccs))
 
-    def _groups(self) -> dict[str, Groups]:
-        out = contributions(self.session, self.with_facts)
-        for i in range(0, len(self.others), CHUNK):
-            _add_into(out["enterprises"], live_groups(self.session, usccs=self.others[i:i + CHUNK]))
+    def _dims(self) -> dict[str, tuple[str, str, str, bool]]:
+        stmt = _track_statements(_dialect(self.session))["dims"][0]
+        out = {}
+        for i in range(0, len(self.usccs), CHUNK):
+            for uscc, region4, section, size_class, status in self.session.execute(
+                    stmt, {"usccs": self.usccs[i:i + CHUNK]}):
+                out[uscc] = (region4, section, size_class, status in LIVE_STATUSES)
         return out
 
     def __enter__(self) -> track:
         lock(self.session, self.usccs)
-        having: set[str] = set()
-        for i in range(0, len(self.usccs), CHUNK):
-            part = self.usccs[i:i + CHUNK]
-            having.update(self.session.scalars(union_all(select(Account.uscc).where(Account.uscc.in_(part)),
-                                                         select(Loan.uscc).where(Loan.uscc.in_(part)))))
-        self.with_facts = sorted(having)
-        self.others = [u for u in self.usccs if u not in having]
-        self.before = self._groups()
+        self.before = self._dims()
         return self
 
     def __exit__(self, kind: Any, *_: Any) -> None:
-        if kind is None:
-            apply_difference(self.session, self.before, self._groups())
+        if kind is not None:
+            return
+        after = self._dims()
+        absent = ("", "", "", False)  # not in the base: the facts' outer join gives '' dimensions
+        old = {u: self.before.get(u, absent) for u in self.usccs}
+        new = {u: after.get(u, absent) for u in self.usccs}
+        moved = [u for u in self.usccs if old[u] != new[u]]
+        diff: dict[str, Groups] = {"enterprises": {}, "loans": {}, "registrations": {}}
+        for u in moved:
+            if old[u][3]:
+                _add_into(diff["enterprises"], {old[u][:3]: {"live": 1}}, -1)
+            if new[u][3]:
+                _add_into(diff["enterprises"], {new[u][:3]: {"live": 1}})
+        statements = _track_statements(_dialect(self.session))
+        for name in ("loans", "registrations"):
+            stmt, width = statements[name]
+            measures = TABLES[name][2]
+            moves = [u for u in moved if old[u][:3] != new[u][:3]]
+            for i in range(0, len(moves), CHUNK):
+                for r in self.session.execute(stmt, {"usccs": moves[i:i + CHUNK]}):
+                    month, uscc, values = r[0], r[width - 1], dict(zip(measures, r[width:], strict=True))
+                    _add_into(diff[name], {(month, *old[uscc][:3]): values}, -1)
+                    _add_into(diff[name], {(month, *new[uscc][:3]): values})
+        for name, groups in diff.items():
+            _apply(self.session, name, groups)
+
+
+@functools.cache
+def _track_statements(dialect: str) -> dict[str, tuple[Any, int]]:
+    """For ``track``: enterprises' dimensions; their loans' and accounts' contributions by enterprise and month."""
+    def of_usccs(column: Any) -> Any:
+        return column.in_(select(_THEIR_LOAN.id).where(_usccs_param(dialect, _THEIR_LOAN.uscc)).scalar_subquery())
+    dims = select(Enterprise.uscc, *_dims(), Enterprise.status).where(_usccs_param(dialect, Enterprise.uscc))
+    month = _month_of_datetime(dialect, Account.created_at).label("month")
+    registrations = (select(month, Account.uscc, func.count().label("accounts"))
+                     .where(_usccs_param(dialect, Account.uscc)).group_by(month, Account.uscc))
+    loans, width = _loan_groups_stmt(dialect, "enterprise", of_usccs, None, None, (Loan.uscc.label("uscc"),), ())
+    return {"dims": (dims, 5), "loans": (loans, width), "registrations": (registrations, 2)}
 
 
 _LOAN_ATTRS = ("uscc", "institution_id", "product_id", "amount_wan", "credit_loan", "first_loan", "granted_on")
@@ -339,36 +456,68 @@ def _old_values(obj: Any, name: str) -> list[Any]:
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    usccs: set[str] = set()
+    # Which contributions each write can change: a loan or a loan event only its loan's (in the loan tables),
+    # an account only its enterprise's registrations, an enterprise's base record all its contributions to
+    # all four tables (re-attribution). A new loan had none before.
+    new_loans: list[Loan] = []
     loan_ids: set[int] = set()
+    registrations: set[str] = set()
+    enterprises: set[str] = set()
     for obj in session.new:
-        if isinstance(obj, (Loan, Account, Enterprise)):
-            usccs.add(obj.uscc)
+        if isinstance(obj, Loan):
+            new_loans.append(obj)
+        elif isinstance(obj, Account):
+            registrations.add(obj.uscc)
+        elif isinstance(obj, Enterprise):
+            enterprises.add(obj.uscc)
         elif isinstance(obj, LoanEvent):
-            loan_ids.add(obj.loan_id)
+            loan_ids.add(obj.loan_id)  # None for an event of a loan new in this flush: counted with the loan
     for obj in session.dirty:
         if isinstance(obj, Loan) and _changed(obj, _LOAN_ATTRS):
-            usccs.update(_old_values(obj, "uscc"))
+            loan_ids.add(obj.id)
         elif isinstance(obj, LoanEvent) and _changed(obj, _EVENT_ATTRS):
             loan_ids.update(_old_values(obj, "loan_id"))
         elif isinstance(obj, Account) and _changed(obj, _ACCOUNT_ATTRS):
-            usccs.update(_old_values(obj, "uscc"))
+            registrations.update(_old_values(obj, "uscc"))
         elif isinstance(obj, Enterprise) and _changed(obj, _ENTERPRISE_ATTRS):
-            usccs.update(_old_values(obj, "uscc"))
+            enterprises.update(_old_values(obj, "uscc"))
     for obj in session.deleted:
-        if isinstance(obj, (Loan, Account, Enterprise)):
-            usccs.update(_old_values(obj, "uscc"))
+        if isinstance(obj, Loan):
+            loan_ids.add(obj.id)
+        elif isinstance(obj, Account):
+            registrations.update(_old_values(obj, "uscc"))
+        elif isinstance(obj, Enterprise):
+            enterprises.update(_old_values(obj, "uscc"))
         elif isinstance(obj, LoanEvent):
             loan_ids.update(_old_values(obj, "loan_id"))
     loan_ids.discard(None)  # type: ignore[arg-type]
-    if loan_ids:
-        usccs.update(session.scalars(select(Loan.uscc).where(Loan.id.in_(sorted(loan_ids)))))
-    usccs.discard(None)  # type: ignore[arg-type]
-    if not usccs:
+    for codes in (registrations, enterprises):
+        codes.discard(None)  # type: ignore[arg-type]
+    if not (new_loans or loan_ids or registrations or enterprises):
         return
-    lock(session, usccs)
+    lock(session, ["*"])
     pending = session.info.setdefault("statistics_pending", [])
-    pending.append((sorted(usccs), contributions(session, usccs)))
+    if enterprises:  # rare (the base is written in bulk, through ``track``): every loan of these enterprises
+        loans = {u for u in _old_values_of(new_loans, "uscc")} | enterprises
+        if loan_ids:
+            loans.update(session.scalars(select(Loan.uscc).where(Loan.id.in_(sorted(loan_ids)))))
+        loans.discard(None)  # type: ignore[arg-type]
+        new_loans, loan_ids = [], set()
+        for codes, tables in ((sorted(loans), LOAN_TABLES), (sorted(registrations | enterprises), ("registrations",)),
+                              (sorted(enterprises), ("enterprises",))):
+            if codes:
+                pending.append(("usccs", codes, tables, contributions(session, codes, tables)))
+    elif registrations:
+        codes = sorted(registrations)
+        pending.append(("usccs", codes, ("registrations",), contributions(session, codes, ("registrations",))))
+    if loan_ids:
+        pending.append(("loans", sorted(loan_ids), LOAN_TABLES, loan_contributions(session, loan_ids)))
+    if new_loans:
+        pending.append(("new loans", new_loans, LOAN_TABLES, {}))
+
+
+def _old_values_of(objs: list[Any], name: str) -> list[Any]:
+    return [v for obj in objs for v in _old_values(obj, name)]
 
 
 @event.listens_for(Session, "after_flush")
@@ -376,8 +525,14 @@ def _after_flush(session: Session, _context: Any) -> None:
     pending = session.info.pop("statistics_pending", None)
     if pending:
         session.info.pop("statistics_shared_reads", None)
-    for usccs, before in pending or ():
-        apply_difference(session, before, contributions(session, usccs))
+    for kind, keys, tables, before in pending or ():
+        if kind == "usccs":
+            after = contributions(session, keys, tables)
+        elif kind == "loans":
+            after = loan_contributions(session, keys)
+        else:
+            after = loan_contributions(session, [loan.id for loan in keys])
+        apply_difference(session, before, after)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -407,6 +562,7 @@ def rebuild(session: Session) -> dict[str, int]:
     """Replace the tables' contents by the sums computed from the facts (under an exclusive lock on the
     tables on PostgreSQL, so no concurrent writer adds a difference in between). Returns rows per table."""
     if session.get_bind().dialect.name == "postgresql":
+        lock(session, ["*"])  # no writer between the facts read here and the tables written
         names = ", ".join(m.__tablename__ for m in AGGREGATE_TABLES)
         session.connection().exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
         session.connection().exec_driver_sql("SET LOCAL work_mem = '256MB'")
