@@ -45,3 +45,27 @@ def test_benchmark_runs_and_reports(args: list[str], pg_option: str | None, head
         assert f"\n{heading}\n" in text, text
     assert "## Kept\n\nuntouched text" in text  # the other sections stay as they were
     assert "|---" in text  # a table of figures was written
+
+
+@pytest.mark.slow
+def test_aggregate_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    """bench/aggregate_bench.py needs a synthetic province on disk: made here at a tiny scale."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINCREDIT_")}
+    env["FINCREDIT_DATA_DIR"] = str(tmp_path / "data")
+    synth = tmp_path / "synth"
+    made = subprocess.run([str(Path(sys.executable).with_name("fincredit")), "synth", "--enterprises", "300", "--months", "1",
+                           "--seed", "7", "--out", str(synth)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    report = tmp_path / "benchmarks.md"
+    report.write_text("# Benchmarks\n\n## Kept\n\nuntouched text\n", encoding="utf-8")
+    command = [sys.executable, str(ROOT / "bench" / "aggregate_bench.py"), "--synth", str(synth), "--loans", "20",
+               "--report", str(report)]
+    if PG:
+        command += ["--pg-url", PG, "--no-sqlite"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text(encoding="utf-8")
+    assert "\n## Statistics aggregate: cost of its hooks on the bulk paths\n" in text, text
+    assert "## Kept\n\nuntouched text" in text
+    assert "|---" in text
