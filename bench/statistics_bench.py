@@ -326,8 +326,8 @@ own date and the grant date) by month × the borrower's city × industry section
 × institution × product; accounts created by month × city × section × size class; live enterprises by
 city × section × size class. Every write of a loan, loan event, account or base record recomputes the
 contributions of the enterprises it touches before and after and adds the difference, in the same
-transaction (ORM flush hooks; the registry's bulk upsert explicitly; an advisory lock per USCC bucket on
-PostgreSQL); `fincredit statistics rebuild` recomputes the tables from the facts and `fincredit statistics
+transaction (ORM flush hooks; the registry's bulk upsert explicitly; on PostgreSQL one transaction-level
+advisory lock serializes the writers of these facts, who already queue on the ledger's append lock); `fincredit statistics rebuild` recomputes the tables from the facts and `fincredit statistics
 check` compares them. A figure for a period ending on a month's last day reads only stored months (a few
 thousand rows); a period ending mid-month corrects that month from the facts dated in it (usually the
 loans and accounts dated after the period's end in the same month: none when the period ends today). The
