@@ -59,18 +59,22 @@ class _LoanMeasures:
     defaulted: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class LoanMonth(_LoanMeasures, Base):
-    """Loan figures' monthly deltas by the borrower's city × industry section × size class."""
-
-    __tablename__ = "statistics_loan_months"
-    __table_args__ = (UniqueConstraint("month", "region4", "section", "size_class",
-                                       name="uq_statistics_loan_months"),)
+class _MonthDimensions:
+    """A month and the enterprise dimensions its sums are grouped by."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
     region4: Mapped[str] = mapped_column(String(4))
     section: Mapped[str] = mapped_column(String(1))
     size_class: Mapped[str] = mapped_column(String(8))
+
+
+class LoanMonth(_MonthDimensions, _LoanMeasures, Base):
+    """Loan figures' monthly deltas by the borrower's city × industry section × size class."""
+
+    __tablename__ = "statistics_loan_months"
+    __table_args__ = (UniqueConstraint("month", "region4", "section", "size_class",
+                                       name="uq_statistics_loan_months"),)
 
 
 class LoanProductMonth(_LoanMeasures, Base):
@@ -86,18 +90,13 @@ class LoanProductMonth(_LoanMeasures, Base):
     product_id: Mapped[int]
 
 
-class RegistrationMonth(Base):
+class RegistrationMonth(_MonthDimensions, Base):
     """Accounts created per month (UTC) by the enterprise's city × industry section × size class."""
 
     __tablename__ = "statistics_registration_months"
     __table_args__ = (UniqueConstraint("month", "region4", "section", "size_class",
                                        name="uq_statistics_registration_months"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
-    region4: Mapped[str] = mapped_column(String(4))
-    section: Mapped[str] = mapped_column(String(1))
-    size_class: Mapped[str] = mapped_column(String(8))
     accounts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 06:00:48.784788
+Create Date: 2026-11-27 07:22:31.363721
 """
 
 from collections.abc import Sequence
@@ -550,12 +550,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "statistics_registration_months",
+        sa.Column("accounts", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("region4", sa.String(length=4), nullable=False),
         sa.Column("section", sa.String(length=1), nullable=False),
         sa.Column("size_class", sa.String(length=8), nullable=False),
-        sa.Column("accounts", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics_registration_months")),
         sa.UniqueConstraint(
             "month", "region4", "section", "size_class", name="uq_statistics_registration_months"
