@@ -6,8 +6,9 @@
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``, 4.1.0). The world: a synthetic province
 ingested and evaluated, four active banks, enterprises with accounts that authorized every bank
 (pre-loan, a mix of categories). Processes: ``fincredit serve --workers N`` and one ``fincredit
-worker``; the ceiling is ``bench/load/ceiling.py`` under uvicorn with the same settings. Phases, c=32:
-the ceiling; profile queries alone; the realistic mix (profile queries, evaluations, verifications,
+worker``; the ceiling is ``bench/load/ceiling.py`` under uvicorn with the same settings, the floor
+``bench/load/floor.py`` (one durable single-statement transaction a request, nothing else). Phases,
+c=32: the ceiling; the floor; profile queries alone; the realistic mix (profile queries, evaluations, verifications,
 enterprise self-queries, one wrk process each) with batch uploads in the background. Disclosures are
 counted before and after and matched by id against the answers wrk received. ``--soak S`` then runs
 the mix for S seconds, sampling the API processes' RSS every 10 s. Results go to DATA_DIR/*.json and,
@@ -265,8 +266,9 @@ def main() -> None:
 
     env = {**os.environ, "FINCREDIT_INSTITUTION_RATE_PER_MINUTE": str(10**9),
            "FINCREDIT_ALLOW_PRIVATE_WEBHOOKS": "true"}
-    api_port, ceiling_port = args.port, args.port + 1
+    api_port, ceiling_port, floor_port = args.port, args.port + 1, args.port + 2
     api_url, ceiling_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ceiling_port}"
+    floor_url = f"http://127.0.0.1:{floor_port}"
     logs = args.data_dir
     api = start([str(FINCREDIT), "serve", "--port", str(api_port), "--workers", str(args.api_workers)],
                 logs / "api.log", env)
@@ -287,8 +289,19 @@ def main() -> None:
                         {**env, "FINCREDIT_CEILING_BYTES": str(size)})
         procs.append(ceiling)
         wait_http(ceiling_url + "/api/v1/enterprises/x")
+        floor_dsn = os.environ["FINCREDIT_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
         if not args.soak_only:
-            results = phases(args, world, files, api_url, ceiling_url, size)
+            from bench.load.floor import prepare
+
+            prepare(floor_dsn, [e["uscc"] for e in world["enterprises"]])
+            floor = start([sys.executable, "-m", "uvicorn", "bench.load.floor:app", "--port", str(floor_port),
+                           "--workers", str(args.api_workers), "--http", "httptools", "--loop", "uvloop",
+                           "--log-level", "warning", "--no-access-log", "--timeout-worker-healthcheck", "120"],
+                          logs / "floor.log", {**env, "FINCREDIT_CEILING_BYTES": str(size),
+                                               "FINCREDIT_FLOOR_DSN": floor_dsn})
+            procs.append(floor)
+            wait_http(floor_url + "/api/v1/enterprises/x")
+            results = phases(args, world, files, api_url, ceiling_url, size, floor_url, floor_dsn)
             (args.data_dir / "main.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
         if args.soak:
             soak = run_soak(args, world, files, api_url, api.pid, worker.pid)
@@ -308,7 +321,8 @@ def main() -> None:
         write_report(args.report, args.data_dir)
 
 
-def phases(args, world: dict, files: dict[str, Path], api_url: str, ceiling_url: str, size: int) -> dict:  # type: ignore[no-untyped-def]
+def phases(args, world: dict, files: dict[str, Path], api_url: str, ceiling_url: str, size: int,  # type: ignore[no-untyped-def]
+           floor_url: str, floor_dsn: str) -> dict:
     d, out = args.duration, args.data_dir
     results: dict = {"enterprises": args.enterprises, "subjects": len(world["enterprises"]),
                      "setup_seconds": world.get("setup_seconds"), "api_workers": args.api_workers,
@@ -319,6 +333,13 @@ def phases(args, world: dict, files: dict[str, Path], api_url: str, ceiling_url:
 
     results["load_ceiling"] = loadavg()
     results["ceiling"] = wrk_result(wrk(ceiling_url, ceiling_req, 32, d, threads=2))
+
+    from bench.load.floor import logged
+
+    results["load_floor"] = loadavg()
+    results["floor"] = wrk_result(wrk(floor_url, files["profile"], 32, d, threads=2))
+    time.sleep(1)
+    results["floor_logged"] = logged(floor_dsn)
 
     results["load_profile"] = loadavg()
     before = disclosure_ids()
