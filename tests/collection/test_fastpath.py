@@ -8,14 +8,17 @@ content and hashes, and every rejected row with the same errors, in the same ord
 
 from __future__ import annotations
 
+import hmac
+import json
 import random
 
 import pytest
 
-from fincredit.collection.fastpath import ChunkProcessor
+from fincredit.collection.fastpath import SLOW, ChunkProcessor, _checked_column
 from fincredit.collection.pipeline import _process
-from fincredit.collection.shaping import RecordShaper
+from fincredit.collection.shaping import RecordShaper, is_uscc
 from fincredit.collection.validators import RowError, compile_fields
+from fincredit.crypto import sm4_decrypt
 from tests.collection.factories import CATEGORIES, rows
 
 LOOKUP_KEY = bytes(range(32))
@@ -52,11 +55,19 @@ def _variants(code: str, count: int, seed: int) -> list[tuple[int, object]]:
     return out
 
 
+def _opened(data_json: str) -> list[tuple[str, object]]:
+    """The stored ``data`` with every SM4-GCM value decrypted (marked as sealed), in stored key order:
+    ciphertexts differ run to run (random nonces), what they seal must not."""
+    return [(name, ("sealed", sm4_decrypt(value, DATA_KEY))
+             if isinstance(value, str) and value.startswith("sm4gcm:") else value)
+            for name, value in json.loads(data_json).items()]
+
+
 def _comparable(results, protects: bool):  # type: ignore[no-untyped-def]
     out = []
     for row, shaped, errors in results:
-        if shaped is not None:
-            shaped = shaped._replace(data_json=None) if protects else shaped
+        if shaped is not None and protects:
+            shaped = shaped._replace(data_json=_opened(shaped.data_json))
         out.append((row, shaped, errors))
     return out
 
@@ -83,3 +94,86 @@ def test_fast_path_is_used_for_enterprise_categories() -> None:
     processor = ChunkProcessor(category, validator,
                                RecordShaper(category, lookup_key=LOOKUP_KEY, data_key=DATA_KEY))
     assert processor.enabled and processor.fast_shape
+
+
+PROTECTED = sorted(code for code, category in CATEGORIES.items()
+                   if RecordShaper(category, lookup_key=LOOKUP_KEY, data_key=DATA_KEY).protects)
+
+
+def _sm3_hmac(text: str) -> str:
+    return hmac.new(LOOKUP_KEY, text.encode(), "sm3").hexdigest()
+
+
+@pytest.mark.parametrize("blanks", [False, True], ids=["all values", "some blanks"])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast path", "per row"])
+@pytest.mark.parametrize("code", PROTECTED)
+def test_protected_values_are_sealed_as_documented(code: str, fast: bool, blanks: bool) -> None:
+    """Checked against the rules themselves (``shaping`` docstring), not against the other path:
+    personal identifier numbers that are not USCCs are encrypted as typed and blind-indexed;
+    verification-only values are encrypted as their JSON text (an identifier as typed); everything
+    else is stored as cleaned; the content hash covers the plain record; every nonce is fresh."""
+    category = CATEGORIES[code]
+    validator = compile_fields(category.fields)
+    shaper = RecordShaper(category, lookup_key=LOOKUP_KEY, data_key=DATA_KEY, keep_clean=code == "base")
+    processor = ChunkProcessor(category, validator, shaper) if fast else None
+    # Text cells, as a CSV file gives them (the fast checks take strings).
+    chunk = [(i + 2, {k: "" if v is None else str(v) for k, v in raw.items()}) for i, raw in enumerate(rows(code, 120))]
+    for i, (_row, raw) in enumerate(chunk):  # some optional values left blank
+        optional = [f.name for f in category.fields if not f.required and f.name in raw]
+        if blanks and i % 4 == 1 and optional:
+            raw[optional[i % len(optional)]] = ""
+    identifiers = {f.name for f in category.fields if f.personal and f.type in ("id_number", "resident_id")}
+    verification = set(category.verification_fields)
+    nonces = []
+    results = _process(chunk, validator, shaper, processor)
+    assert all(shaped is not None for _row, shaped, _errors in results)
+    for (row, raw), (out_row, shaped, errors) in zip(chunk, results, strict=True):
+        clean, expected_errors = validator.validate(raw, row)
+        assert clean is not None and (out_row, errors) == (row, expected_errors)
+        plain = json.dumps(clean, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        assert shaped.content_hash == _sm3_hmac(plain)
+        stored = json.loads(shaped.data_json)
+        assert list(stored) == sorted(clean)
+        person_keys = set()
+        for name, value in clean.items():
+            if name in identifiers and isinstance(value, str) and not is_uscc(value):
+                expected = ("sealed", value)
+                person_keys.add(_sm3_hmac(value.strip().upper()))
+            elif name in verification:
+                typed = name in identifiers
+                expected = ("sealed", value if typed else json.dumps(value, ensure_ascii=False))
+            else:
+                expected = value
+            opened = dict(_opened(shaped.data_json))[name]
+            assert opened == expected, (name, value, opened)
+            if isinstance(opened, tuple):
+                nonces.append(stored[name][7:23])
+        assert shaped.person_keys_json == (json.dumps(sorted(person_keys)) if person_keys else None)
+    assert nonces and len(set(nonces)) == len(nonces)
+
+
+def test_fast_path_seals_verification_columns() -> None:
+    """Category 10 (社会保险费缴纳情况, with verification-only amounts) is shaped column-wise."""
+    category = CATEGORIES["10"]
+    processor = ChunkProcessor(category, compile_fields(category.fields),
+                               RecordShaper(category, lookup_key=LOOKUP_KEY, data_key=DATA_KEY))
+    assert processor.enabled and processor.fast_shape and processor.sealed
+
+
+def test_repeated_values_are_checked_once_and_share_nothing() -> None:
+    """A column's repeated texts (ranges: a handful of distinct values in a whole file) cost one check
+    each; every row still gets its own clean value, and a failed check sends each of its rows to the
+    per-row validator."""
+    calls: list[str] = []
+
+    def check(value: object) -> object:
+        calls.append(str(value))
+        if value == "bad":
+            raise ValueError(value)
+        return {"text": value, "low": "1", "high": "2"}
+
+    out = _checked_column(check)(["1-2", "1-2", "bad", "1-2", "bad"])
+    assert calls == ["1-2", "bad"]
+    assert out[0] == out[1] == out[3] == {"text": "1-2", "low": "1", "high": "2"}
+    assert out[0] is not out[1] and out[1] is not out[3]
+    assert out[2] is SLOW and out[4] is SLOW

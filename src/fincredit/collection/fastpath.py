@@ -33,6 +33,7 @@ from fincredit.collection.identifiers import USCC_ALPHABET, uscc_check_digit
 from fincredit.collection.shaping import RecordShaper, Shaped, canonical_json
 from fincredit.collection.validators import FieldValidator, RowError, RowValidator
 from fincredit.collection.values import _CONTROL_RE, _EDGE_INVISIBLE, MISSING
+from fincredit.crypto import sm4_encrypt_many
 
 Result = tuple[int, Shaped | None, list[RowError]]
 
@@ -135,14 +136,26 @@ def _integer_column(minimum: int | None, maximum: int | None) -> Callable[[list[
 
 # -- any other type: the field's own (memoised) check ------------------------------------------
 
+_UNSEEN: Any = object()
+
+
 def _checked_column(check: Callable[[object], object]) -> Callable[[list[Any]], list[Any]]:
+    """Each distinct text of the column is checked once (types the validator does not memoise,
+    such as ranges, repeat a handful of values over a whole file); a dict or list result is copied
+    for every row, so that no two clean rows share a mutable value."""
     def run(values: list[Any]) -> list[Any]:
         out: list[Any] = []
+        seen: dict[str, Any] = {}
+        recall = seen.get
         for v in values:
-            try:
-                out.append(check(v))
-            except Exception:  # noqa: BLE001 - the per-row validator reports it exactly
-                out.append(SLOW)
+            clean = recall(v, _UNSEEN)
+            if clean is _UNSEEN:
+                try:
+                    clean = check(v)
+                except Exception:  # noqa: BLE001 - the per-row validator reports it exactly
+                    clean = SLOW
+                seen[v] = clean
+            out.append(dict(clean) if type(clean) is dict else list(clean) if type(clean) is list else clean)
         return out
 
     return run
@@ -221,7 +234,12 @@ class ChunkProcessor:
         self.natural_key = [position.get(name) for name in category.natural_key]
         self.subject_index = position.get(category.subject_field.name)
         self.subject_is_uscc = category.subject_field.type == "uscc"
-        self.fast_shape = (not self.dependent and not shaper.protects and not shaper.keep_clean
+        # Verification-only values (数据核验) are sealed column by column: positions in JSON order.
+        # Identifier numbers (blind index, USCC or not) are left to the per-row shaper.
+        sealed = set(shaper.verification_fields)
+        self.sealed = [j for j, i in enumerate(order) if self.fields[i].name in sealed]
+        self.fast_shape = (not self.dependent and not shaper.identifier_fields and not shaper.keep_clean
+                           and sealed <= {f.name for f in self.fields}
                            and self.subject_index is not None and self.fields[self.subject_index].required)
         self.enabled = not self.dependent
 
@@ -268,6 +286,8 @@ class ChunkProcessor:
         for k, record in zip(fast_rows, shaped, strict=True):
             i = good[k]
             results[i] = (chunk[i][0], record, [])
+        slow_rows: list[tuple[int, list[RowError]]] = []
+        cleans: list[tuple[dict[str, Any], int]] = []
         for i, (row, raw) in enumerate(chunk):
             if results[i] is not None:
                 continue
@@ -275,7 +295,13 @@ class ChunkProcessor:
                 results[i] = (row, None, [raw])
                 continue
             clean, errors = validator.validate(raw, row)  # type: ignore[arg-type]
-            results[i] = (row, shaper.shape(clean, row) if clean is not None else None, errors)
+            if clean is None:
+                results[i] = (row, None, errors)
+            else:
+                slow_rows.append((i, errors))
+                cleans.append((clean, row))
+        for (i, errors), record in zip(slow_rows, shaper.shape_many(cleans), strict=True):
+            results[i] = (chunk[i][0], record, errors)
         return results  # type: ignore[return-value]
 
     def _shape(self, columns: list[list[Any]], rows: list[int], row_numbers: list[int]) -> list[Shaped]:
@@ -283,21 +309,34 @@ class ChunkProcessor:
             return []
         if not self.fast_shape:
             names = [f.name for f in self.fields]
-            shape = self.shaper.shape
-            out = []
-            for k, row in zip(rows, row_numbers, strict=True):
-                clean = {name: col[k] for name, col in zip(names, columns, strict=True) if col[k] is not MISSING}
-                out.append(shape(clean, row))
-            return out
+            return self.shaper.shape_many([
+                ({name: col[k] for name, col in zip(names, columns, strict=True) if col[k] is not MISSING}, row)
+                for k, row in zip(rows, row_numbers, strict=True)])
         every = len(rows) == len(columns[0])
         # JSON text, in key order: one template when every value is present, else fragments.
         ordered = [columns[index] if every else [columns[index][k] for k in rows] for index in self.json_order]
         if not any(MISSING in column for column in ordered):
             encoded = [_encoded(column) for column in ordered]
             texts = list(map(self.template.__mod__, zip(*encoded, strict=True)))
+            if self.sealed:  # ``data``: the sealed columns' JSON text encrypted, as a JSON string
+                for j in self.sealed:
+                    encoded[j] = list(map(encode_basestring, sm4_encrypt_many(encoded[j], self.shaper.data_key)))
+                data = list(map(self.template.__mod__, zip(*encoded, strict=True)))
         else:
             fragments = [_fragments(prefix, column) for prefix, column in zip(self.prefixes, ordered, strict=True)]
             texts = ["{" + ",".join(filter(None, parts)) + "}" for parts in zip(*fragments, strict=True)]
+            if self.sealed:
+                for j in self.sealed:
+                    prefix, column = self.prefixes[j], fragments[j]
+                    present = [k for k, part in enumerate(column) if part]
+                    sealed = sm4_encrypt_many([column[k][len(prefix):] for k in present], self.shaper.data_key)
+                    column = column.copy()
+                    for k, value in zip(present, sealed, strict=True):
+                        column[k] = prefix + encode_basestring(value)
+                    fragments[j] = column
+                data = ["{" + ",".join(filter(None, parts)) + "}" for parts in zip(*fragments, strict=True)]
+        if not self.sealed:
+            data = texts
         # Natural key: the category code and the values, unit-separated (``RecordShaper.natural_key_hash``).
         parts = [[self.shaper.code] * len(rows)]
         for index in self.natural_key:
@@ -318,5 +357,5 @@ class ChunkProcessor:
             subjects = [self.shaper.subject({name: key}) for key in subject_column]
         natural_hashes = self.shaper.hasher.hex_many(natural)
         content_hashes = self.shaper.hasher.hex_many(texts)
-        return list(map(Shaped, row_numbers, *zip(*subjects, strict=True), natural_hashes, content_hashes, texts,
+        return list(map(Shaped, row_numbers, *zip(*subjects, strict=True), natural_hashes, content_hashes, data,
                         [None] * len(rows)))

@@ -66,13 +66,21 @@ def _process(chunk: list[tuple[int, object]], validator: RowValidator, shaper: R
     if processor is not None and processor.enabled:
         return processor.process(chunk)
     out: list[Result] = []
-    validate, shape = validator.validate, shaper.shape
+    validate = validator.validate
+    valid: list[int] = []  # positions in ``out`` of the rows to shape, shaped together (one encryption run)
+    cleans: list[tuple[dict, int]] = []
     for row, raw in chunk:
         if isinstance(raw, RowError):
             out.append((row, None, [raw]))
             continue
         clean, errors = validate(raw, row)  # type: ignore[arg-type]
-        out.append((row, shape(clean, row) if clean is not None else None, errors))
+        if clean is not None:
+            valid.append(len(out))
+            cleans.append((clean, row))
+        out.append((row, None, errors))
+    for position, record in zip(valid, shaper.shape_many(cleans), strict=True):
+        row, _none, errors = out[position]
+        out[position] = (row, record, errors)
     return out
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from fincredit.catalog.definitions import CategoryDef
 from fincredit.collection.identifiers import USCC_ALPHABET, uscc_check_digit
-from fincredit.crypto import get_keyring, sm4_decrypt, sm4_encrypt
+from fincredit.crypto import get_keyring, sm4_decrypt, sm4_encrypt_many
 
 ENCRYPTED_PREFIX = "sm4gcm:"
 _IDENTIFIER_TYPES = frozenset({"id_number", "resident_id"})
@@ -125,26 +125,39 @@ class RecordShaper:
         return self.hasher.hex("\x1f".join(parts))
 
     def shape(self, clean: Mapping[str, Any], row_no: int | None = None) -> Shaped:
-        text = canonical_json(clean)
-        content_hash = self.hasher.hex(text)
-        subject_kind, subject_key = self.subject(clean)
-        person_keys: list[str] = []
+        return self.shape_many([(clean, row_no)])[0]
+
+    def shape_many(self, items: Sequence[tuple[Mapping[str, Any], int | None]]) -> list[Shaped]:
+        """``shape`` of each ``(clean, row_no)``: the values to protect are encrypted together
+        (``sm4_encrypt_many``: one draw of nonces, one key object for the whole list)."""
+        texts = [canonical_json(clean) for clean, _row in items]
+        content_hashes = self.hasher.hex_many(texts)
+        persons: list[list[str]] = [[] for _ in items]
         if self.protects:
-            data = dict(clean)
-            for name in self.identifier_fields:
-                value = data.get(name)
-                if isinstance(value, str) and not is_uscc(value):
-                    person_keys.append(self.hasher.blind_index(value))
-                    data[name] = sm4_encrypt(value, self.data_key)
-                elif isinstance(value, str) and name in self.verification:
-                    data[name] = sm4_encrypt(value, self.data_key)  # verification-only, even a USCC
-            for name in self.verification_fields:
-                if name in data:
-                    data[name] = sm4_encrypt(canonical_json(data[name]), self.data_key)
-            text = canonical_json(data)
-        return Shaped(row_no, subject_kind, subject_key, self.natural_key_hash(clean), content_hash, text,
-                      json.dumps(sorted(set(person_keys))) if person_keys else None,
-                      clean if self.keep_clean else None)
+            # Every value to encrypt, in row order: where it goes (row index, field) and its plaintext.
+            slots: list[tuple[int, str]] = []
+            plain: list[str] = []
+            for k, (clean, _row) in enumerate(items):
+                for name in self.identifier_fields:
+                    value = clean.get(name)
+                    if isinstance(value, str) and not is_uscc(value):
+                        persons[k].append(self.hasher.blind_index(value))
+                        slots.append((k, name))
+                        plain.append(value)
+                    elif isinstance(value, str) and name in self.verification:
+                        slots.append((k, name))  # verification-only, even a USCC
+                        plain.append(value)
+                for name in self.verification_fields:
+                    if name in clean:
+                        slots.append((k, name))
+                        plain.append(canonical_json(clean[name]))
+            datas = [dict(clean) for clean, _row in items]
+            for (k, name), sealed in zip(slots, sm4_encrypt_many(plain, self.data_key), strict=True):
+                datas[k][name] = sealed
+            texts = [canonical_json(data) for data in datas]
+        return [Shaped(row_no, *self.subject(clean), self.natural_key_hash(clean), content_hash, text,
+                       json.dumps(sorted(set(keys))) if keys else None, clean if self.keep_clean else None)
+                for (clean, row_no), content_hash, text, keys in zip(items, content_hashes, texts, persons, strict=True)]
 
 
 def reveal(category: CategoryDef, data: Mapping[str, Any], *, data_key: bytes | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fincredit.catalog.definitions import normalize_name
-from fincredit.crypto import blind_index, constant_time_equal, sm4_decrypt, sm4_encrypt
+from fincredit.crypto import blind_index, constant_time_equal, sm4_decrypt, sm4_encrypt_many
 from fincredit.db import utcnow
 from fincredit.registry.models import Account, Enterprise, Person, PersonRole
 from fincredit.registry.size_class import size_class
@@ -84,11 +84,13 @@ def upsert_from_base_rows(session: Session, rows: Sequence[tuple[int | None, Map
     usccs = list(latest)
     old_keys = dict(session.execute(select(Enterprise.uscc, Enterprise.legal_rep_key)
                                     .where(Enterprise.uscc.in_(usccs))).all())
+    # Each person's ID number and name, encrypted in one run (``sm4_encrypt_many``).
+    sealed = iter(sm4_encrypt_many([text for _record_id, row, _key in latest.values()
+                                    for text in (str(row[F_REP_ID]), str(row[F_REP_NAME]))]))
     persons = {}
     for _record_id, row, key in latest.values():
         persons[key] = {"key": key, "id_type": str(row.get(F_REP_ID_TYPE) or "居民身份证")[:32],
-                        "id_number_enc": sm4_encrypt(str(row[F_REP_ID])),
-                        "name_enc": sm4_encrypt(str(row[F_REP_NAME])), "created_at": now}
+                        "id_number_enc": next(sealed), "name_enc": next(sealed), "created_at": now}
     session.execute(_insert(session, Person.__table__).on_conflict_do_nothing(index_elements=["key"]),
                     list(persons.values()))
     enterprises = []
