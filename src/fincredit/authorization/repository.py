@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from fincredit.authorization.models import Authorization, AuthorizationUse
 
@@ -27,7 +27,11 @@ def for_institution(session: Session, institution_id: int, *, limit: int = 200,
                                 .limit(limit).offset(offset)))
 
 
-_BETWEEN = (select(Authorization).where(Authorization.enterprise_uscc == bindparam("uscc"),
+# What the PDP, the products and the recording of a use do not read: the signed content and the letter
+# (a few KB a row, and a JSON document to decode). Loaded on access if anything else asks for them.
+DECISION_ONLY = (defer(Authorization.canonical), defer(Authorization.letter_text), defer(Authorization.signature))
+
+_BETWEEN = (select(Authorization).options(*DECISION_ONLY).where(Authorization.enterprise_uscc == bindparam("uscc"),
                                         Authorization.institution_id == bindparam("institution_id"))
             .order_by(Authorization.created_at, Authorization.id))
 

@@ -86,7 +86,7 @@ def band_label(value: Decimal, bands: str) -> str:
     return label
 
 
-def _current(records: Sequence[RecordView]) -> list[RecordView]:
+def current_records(records: Sequence[RecordView]) -> list[RecordView]:
     return sorted((r for r in records if r.is_current), key=lambda r: (r.record_date, r.received_at))
 
 
@@ -146,8 +146,10 @@ def recency_label(latest: dt.date | None, today: dt.date) -> str:
             else "1年以上")
 
 
-def evaluate(p: ProductDef, records: Sequence[RecordView], today: dt.date) -> str | int:
-    current = _current(records)
+def evaluate(p: ProductDef, records: Sequence[RecordView], today: dt.date,
+             current: Sequence[RecordView] | None = None) -> str | int:
+    """``current``: ``current_records(records)`` when the caller sorted them once for several products."""
+    current = current_records(records) if current is None else current
     if p.kind == "exists":
         return "有记录" if current else NO_DATA
     if p.kind in ("count", "count_open"):

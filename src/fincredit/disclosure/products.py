@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from fincredit.catalog.definitions import CategoryDef
-from fincredit.disclosure.product_kinds import ProductDef, RecordView, evaluate
+from fincredit.disclosure.product_kinds import ProductDef, RecordView, current_records, evaluate
 
 P = ProductDef
 ARREARS_12M = dict(kind="count", window_days=365)
@@ -119,7 +119,8 @@ def evaluate_category(cat: CategoryDef, records: Sequence[RecordView], today: dt
                       data_from: dt.date | None = None, data_to: dt.date | None = None) -> list[dict]:
     """The category's products over the records inside the authorized data period."""
     rows = [r for r in records if within(r.record_date, data_from, data_to)]
-    return [{"code": p.code, "name": p.name, "kind": p.kind, "value": evaluate(p, rows, today)}
+    current = current_records(rows)  # once for all the category's products
+    return [{"code": p.code, "name": p.name, "kind": p.kind, "value": evaluate(p, rows, today, current)}
             for p in products_for(cat)]
 
 

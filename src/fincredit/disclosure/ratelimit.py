@@ -48,7 +48,8 @@ BUCKETS = TokenBuckets()
 CACHE_CLEARERS.append(BUCKETS.clear)
 
 
-def rate_limited_institution(principal: Annotated[Principal, Depends(require_institution)]) -> Principal:
+def rate_limited_institution(principal: Principal) -> Principal:
+    """Take one token for the institution, or raise 429 (also called by the institution portal's pages)."""
     settings = get_disclosure_settings()
     wait = BUCKETS.take(f"{principal.role.value}:{principal.subject}", settings.institution_rate_per_minute,
                         settings.institution_rate_burst or settings.institution_rate_per_minute)
@@ -57,4 +58,9 @@ def rate_limited_institution(principal: Annotated[Principal, Depends(require_ins
     return principal
 
 
-RateLimitedInstitutionDep = Annotated[Principal, Depends(rate_limited_institution)]
+async def _rate_limited_institution(principal: Annotated[Principal, Depends(require_institution)]) -> Principal:
+    # async: memory only (the buckets' lock is held for microseconds), so no thread-pool hop.
+    return rate_limited_institution(principal)
+
+
+RateLimitedInstitutionDep = Annotated[Principal, Depends(_rate_limited_institution)]

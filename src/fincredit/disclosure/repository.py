@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, exists, func, insert, select
+from sqlalchemy import Row, and_, bindparam, case, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from fincredit.auth.service import SESSION_INSTITUTION
+from fincredit.authorization import repository as authorization_repository
+from fincredit.authorization.models import Authorization
 from fincredit.catalog.service import head_columns
 from fincredit.collection.models import Provider, Record
 from fincredit.disclosure.models import Disclosure, OperatorAlert
@@ -59,34 +62,51 @@ class SubjectRow:
     catalog_version_id: int | None
     catalog_version: int | None
     provider_endpoints: bool  # some provider has an interface endpoint registered
+    # Every artefact the enterprise granted the querying institution (any status), when one was asked for.
+    authorizations: tuple[Authorization, ...] | None = None
 
 
-def _subject_stmt(with_institution: bool) -> Any:
+@functools.cache
+def _subject_stmt(with_institution: bool, with_authorizations: bool) -> Any:
     version_id, version = head_columns()
     endpoints = exists().where(Provider.endpoint_url.is_not(None), Provider.endpoint_url != "").label("endpoints")
     entities: list[Any] = [Enterprise, Person.name_enc, version_id, version, endpoints]
     if with_institution:
         entities.append(Institution)
+    if with_authorizations:
+        entities.append(Authorization)
     stmt = select(*entities).outerjoin(Person, Person.key == Enterprise.legal_rep_key)
     if with_institution:
         stmt = stmt.outerjoin(Institution, Institution.id == bindparam("institution_id"))
+    if with_authorizations:
+        # The PDP's read (``authorization.repository.between``) in the same round trip: one row per artefact.
+        stmt = (stmt.outerjoin(Authorization, and_(Authorization.enterprise_uscc == Enterprise.uscc,
+                                                   Authorization.institution_id == bindparam("institution_id")))
+                .options(*authorization_repository.DECISION_ONLY)
+                .order_by(Authorization.created_at, Authorization.id))
     return stmt.where(Enterprise.uscc == bindparam("uscc"))
 
 
-_SUBJECT = {False: _subject_stmt(False), True: _subject_stmt(True)}
-
-
 def subject_row(session: Session, uscc: str, institution_id: int | None = None) -> SubjectRow | None:
-    """In one query: the enterprise, its legal representative's (encrypted) name, the querying
-    institution's row, the current catalog version and whether any provider has an endpoint."""
-    with_institution = institution_id is not None and 1 <= institution_id <= MAX_ID
+    """In one query: the enterprise, its legal representative's (encrypted) name, the current catalog
+    version, whether any provider has an endpoint and, for a querying institution, its row (unless
+    ``auth.service.resolve_token`` read it in this transaction already) and every artefact the enterprise
+    granted it (what the PDP decides from, read here rather than in a query of its own)."""
+    with_authorizations = institution_id is not None and 1 <= institution_id <= MAX_ID
+    held = session.info.get(SESSION_INSTITUTION) if with_authorizations else None
+    if not (isinstance(held, Institution) and held.id == institution_id):
+        held = None
+    with_institution = with_authorizations and held is None
     params: dict[str, Any] = {"uscc": uscc}
-    if with_institution:
+    if with_authorizations:
         params["institution_id"] = institution_id
-    row = session.execute(_SUBJECT[with_institution], params).first()
-    if row is None:
+    rows = session.execute(_subject_stmt(with_institution, with_authorizations), params).all()
+    if not rows:
         return None
-    return SubjectRow(row[0], row[1], row[5] if with_institution else None, row[2], row[3], bool(row[4]))
+    row = rows[0]
+    institution = row[5] if with_institution else held
+    authorizations = (tuple(r[-1] for r in rows if r[-1] is not None) if with_authorizations else None)
+    return SubjectRow(row[0], row[1], institution, row[2], row[3], bool(row[4]), authorizations)
 
 
 def person(session: Session, key: str | None) -> Person | None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
+from fincredit.authorization.models import Authorization
 from fincredit.authorization.pdp import Decision, decide_many, decide_with_context, institution_id_of
 from fincredit.catalog.definitions import DISCLOSURE_CLASS_LABELS, CategoryDef
 from fincredit.catalog.service import get_catalog, remember_current
@@ -50,6 +51,9 @@ class Subject:
     # session), and whether any provider has an interface endpoint.
     institution: Institution | None = None
     provider_endpoints: bool = True
+    # Read in the same query for a querying institution: every artefact the enterprise granted it (the PDP's
+    # input, ``decide_with_context(authorizations=…)``); None when not read.
+    authorizations: tuple[Authorization, ...] | None = None
 
 
 def decrypt(value: str) -> str:
@@ -83,7 +87,7 @@ def load_subject(session: Session, uscc: str, institution_id: int | None = None)
     remember_current(session, row.catalog_version_id, row.catalog_version)
     enterprise = row.enterprise
     return Subject(enterprise, enterprise.legal_rep_key, _rep_name(row.rep_name_enc), row.institution,
-                   row.provider_endpoints)
+                   row.provider_endpoints, row.authorizations)
 
 
 def records_by_category(session: Session, subject: Subject, categories: dict[str, CategoryDef], *,
@@ -179,7 +183,8 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
     now = as_utc(now) if now else utcnow()
     subject = load_subject(session, uscc, institution_id_of(party))
     catalog = get_catalog(session)
-    decisions, context = decide_with_context(session, party, list(catalog.categories), uscc, purpose, now)
+    decisions, context = decide_with_context(session, party, list(catalog.categories), uscc, purpose, now,
+                                             authorizations=subject.authorizations)
     first = next(iter(decisions.values()), None)
     if first is not None and first.code in ("institution_not_active", "unknown_party"):
         raise Forbidden(first.reason, code="institution_not_active")
@@ -200,7 +205,11 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
             current = [r for r in records.get(code, []) if r.is_current]
             plains = [plain(cat, r.data) for r in current]
             public[code] = (current, plains, person_keys(current, plains))
-    names_by_key = person_names(session, set().union(*(keys for _c, _p, keys in public.values())))
+    # The legal representative (named in nearly every profile) was read with the subject: not again.
+    named = set().union(*(keys for _c, _p, keys in public.values()))
+    names_by_key = person_names(session, named - {subject.rep_key}) if named - {subject.rep_key} else {}
+    if subject.rep_key in named and subject.rep_name is not None:
+        names_by_key[subject.rep_key] = subject.rep_name
     sections, fields = [], {}
     for code, cat in catalog.categories.items():
         d = decisions[code]

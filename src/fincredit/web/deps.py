@@ -6,25 +6,58 @@ never inspect tokens themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from fincredit.auth.models import Role
 from fincredit.auth.service import Principal, resolve_token
-from fincredit.db import session_scope
+from fincredit.db import get_sessionmaker
 from fincredit.errors import Forbidden, Unauthorized
 
 # Hooks other capabilities register to refuse a principal (e.g. a suspended institution).
 principal_checks: list[Callable[[Session, Principal], None]] = []
 
 
-def get_session() -> Iterator[Session]:
-    """The request owns the transaction: commit when the endpoint returns, roll back on error."""
-    with session_scope() as session:
+def _finish(session: Session, error: BaseException | None) -> None:
+    """``session_scope``'s ending: commit on success, roll back on error, always close."""
+    try:
+        if error is None:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def _idle(session: Session) -> bool:
+    """Nothing left for the database: no transaction open and nothing pending, so committing or rolling
+    back would not send anything (an endpoint that committed itself, or one that only read nothing)."""
+    return not session.in_transaction() and not (session.new or session.dirty or session.deleted)
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """The request owns the transaction: commit when the endpoint returns, roll back on error.
+
+    Creating a session does no I/O, so it happens on the event loop; the ending goes to the thread pool
+    only when it has something to send (a commit or a rollback), and is a plain close otherwise (e.g.
+    after a disclosure, which commits before it answers). Two thread-pool hops fewer per request."""
+    session = get_sessionmaker()()
+    try:
         yield session
+    except BaseException as exc:
+        if _idle(session):
+            session.close()
+        else:
+            await run_in_threadpool(_finish, session, exc)
+        raise
+    if _idle(session):
+        session.close()
+    else:
+        await run_in_threadpool(_finish, session, None)
 
 
 # scope="function": commit when the endpoint returns, before the response is sent, so that a
@@ -57,7 +90,8 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
 def require_roles(*roles: Role) -> Callable[..., Principal]:
     allowed = set(roles)
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    # async: no I/O here, so it runs on the event loop instead of costing a thread-pool hop.
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in allowed:
             names = "、".join(r.value for r in roles)
             raise Forbidden(f"此操作需要以下角色之一：{names}", code="wrong_role")
