@@ -17,14 +17,13 @@ Pure logic over the catalog definition and two keys (no ORM, no web):
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from fincredit.catalog.definitions import CategoryDef
 from fincredit.collection.identifiers import USCC_ALPHABET, uscc_check_digit
-from fincredit.crypto import get_keyring, sm4_decrypt, sm4_encrypt_many
+from fincredit.crypto import KeyedHash, get_keyring, sm4_decrypt, sm4_encrypt_many
 
 ENCRYPTED_PREFIX = "sm4gcm:"
 _IDENTIFIER_TYPES = frozenset({"id_number", "resident_id"})
@@ -39,35 +38,6 @@ def is_uscc(value: object) -> bool:
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 canonical_json = _ENCODER.encode
-
-
-class KeyedHash:
-    """HMAC-SM3 under a fixed key, with the keyed state prepared once (OpenSSL)."""
-
-    __slots__ = ("_base",)
-
-    def __init__(self, key: bytes) -> None:
-        base = hmac.new(key, digestmod="sm3")
-        self._base = getattr(base, "_hmac", None) or base  # the OpenSSL object itself: cheaper copies
-
-    def hex(self, data: str | bytes) -> str:
-        h = self._base.copy()
-        h.update(data.encode() if isinstance(data, str) else data)
-        return h.hexdigest()
-
-    def hex_many(self, texts: list[str]) -> list[str]:
-        """``hex`` of each text (one loop, no call per text)."""
-        copy = self._base.copy
-        out = []
-        for text in texts:
-            h = copy()
-            h.update(text.encode())
-            out.append(h.hexdigest())
-        return out
-
-    def blind_index(self, value: str) -> str:
-        """Same result as ``fincredit.crypto.blind_index``."""
-        return self.hex(value.strip().upper())
 
 
 class Shaped(NamedTuple):
