@@ -7,8 +7,10 @@ Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``, 4.1.0). The world: a s
 ingested and evaluated, four active banks, enterprises with accounts that authorized every bank
 (pre-loan, a mix of categories). Processes: ``fincredit serve --workers N`` and one ``fincredit
 worker``; the ceiling is ``bench/load/ceiling.py`` under uvicorn with the same settings, the floor
-``bench/load/floor.py`` (one durable single-statement transaction a request, nothing else). Phases,
-c=32: the ceiling; the floor; profile queries alone; the realistic mix (profile queries, evaluations, verifications,
+``bench/load/floor.py`` (one durable single-statement transaction a request, nothing else), and the
+group floor (the same, group-committed: one transaction for the requests queued meanwhile) and the
+read-then-group floor (one read statement first). Phases, c=32: the ceiling; the three floors;
+profile queries alone; the realistic mix (profile queries, evaluations, verifications,
 enterprise self-queries, one wrk process each) with batch uploads in the background. Disclosures are
 counted before and after and matched by id against the answers wrk received. ``--soak S`` then runs
 the mix for S seconds, sampling the API processes' RSS every 10 s. Results go to DATA_DIR/*.json and,
@@ -268,7 +270,8 @@ def main() -> None:
            "FINCREDIT_ALLOW_PRIVATE_WEBHOOKS": "true"}
     api_port, ceiling_port, floor_port = args.port, args.port + 1, args.port + 2
     api_url, ceiling_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ceiling_port}"
-    floor_url = f"http://127.0.0.1:{floor_port}"
+    floor_modes = {"floor": "single", "group_floor": "group", "read_group_floor": "read_group"}  # bench/load/floor.py
+    floor_urls = {name: f"http://127.0.0.1:{floor_port + i}" for i, name in enumerate(floor_modes)}
     logs = args.data_dir
     api = start([str(FINCREDIT), "serve", "--port", str(api_port), "--workers", str(args.api_workers)],
                 logs / "api.log", env)
@@ -294,14 +297,15 @@ def main() -> None:
             from bench.load.floor import prepare
 
             prepare(floor_dsn, [e["uscc"] for e in world["enterprises"]])
-            floor = start([sys.executable, "-m", "uvicorn", "bench.load.floor:app", "--port", str(floor_port),
-                           "--workers", str(args.api_workers), "--http", "httptools", "--loop", "uvloop",
-                           "--log-level", "warning", "--no-access-log", "--timeout-worker-healthcheck", "120"],
-                          logs / "floor.log", {**env, "FINCREDIT_CEILING_BYTES": str(size),
-                                               "FINCREDIT_FLOOR_DSN": floor_dsn})
-            procs.append(floor)
-            wait_http(floor_url + "/api/v1/enterprises/x")
-            results = phases(args, world, files, api_url, ceiling_url, size, floor_url, floor_dsn)
+            for name, url in floor_urls.items():
+                procs.append(start(
+                    [sys.executable, "-m", "uvicorn", "bench.load.floor:app", "--port", url.rsplit(":", 1)[1],
+                     "--workers", str(args.api_workers), "--http", "httptools", "--loop", "uvloop",
+                     "--log-level", "warning", "--no-access-log", "--timeout-worker-healthcheck", "120"],
+                    logs / f"{name}.log", {**env, "FINCREDIT_CEILING_BYTES": str(size), "FINCREDIT_FLOOR_DSN": floor_dsn,
+                                           "FINCREDIT_FLOOR_MODE": floor_modes[name]}))
+                wait_http(url + "/api/v1/enterprises/x")
+            results = phases(args, world, files, api_url, ceiling_url, size, floor_urls, floor_dsn)
             (args.data_dir / "main.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
         if args.soak:
             soak = run_soak(args, world, files, api_url, api.pid, worker.pid)
@@ -322,7 +326,7 @@ def main() -> None:
 
 
 def phases(args, world: dict, files: dict[str, Path], api_url: str, ceiling_url: str, size: int,  # type: ignore[no-untyped-def]
-           floor_url: str, floor_dsn: str) -> dict:
+           floor_urls: dict[str, str], floor_dsn: str) -> dict:
     d, out = args.duration, args.data_dir
     results: dict = {"enterprises": args.enterprises, "subjects": len(world["enterprises"]),
                      "setup_seconds": world.get("setup_seconds"), "api_workers": args.api_workers,
@@ -336,10 +340,14 @@ def phases(args, world: dict, files: dict[str, Path], api_url: str, ceiling_url:
 
     from bench.load.floor import logged
 
-    results["load_floor"] = loadavg()
-    results["floor"] = wrk_result(wrk(floor_url, files["profile"], 32, d, threads=2))
-    time.sleep(1)
-    results["floor_logged"] = logged(floor_dsn)
+    counted = logged(floor_dsn)
+    for name, url in floor_urls.items():  # the floors: rows logged and transactions, per phase
+        results[f"load_{name}"] = loadavg()
+        results[name] = wrk_result(wrk(url, files["profile"], 32, d, threads=2))
+        time.sleep(1)
+        now = logged(floor_dsn)
+        results[f"{name}_logged"], results[f"{name}_transactions"] = now[0] - counted[0], now[1] - counted[1]
+        counted = now
 
     results["load_profile"] = loadavg()
     before = disclosure_ids()
