@@ -88,8 +88,15 @@ def clear_content_caches() -> None:
         clear()
 
 
+# Functions that stop what holds connections of the engine beyond a request (the ledger's group appender
+# thread), called before the engine is disposed.
+ENGINE_CLOSERS: list = []
+
+
 def reset_caches() -> None:
     """Forget the cached settings/engine (tests switch databases between runs)."""
+    for close in ENGINE_CLOSERS:
+        close()
     clear_content_caches()
     if get_engine.cache_info().currsize:
         get_engine().dispose()

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
@@ -41,7 +41,7 @@ from fincredit.authorization.rules import (
 from fincredit.catalog.service import get_catalog
 from fincredit.crypto import get_keyring, sign, sm3_hex
 from fincredit.db import as_utc, utcnow
-from fincredit.errors import NotFound, Unprocessable
+from fincredit.errors import DomainError, NotFound, Unprocessable
 from fincredit.institutions.models import Institution
 from fincredit.ledger import repository as ledger_repository
 from fincredit.ledger import service as ledger
@@ -252,53 +252,122 @@ def note_expired(session: Session, authorization_ids: list[str], now: dt.datetim
     return items
 
 
+def expiry_statements(session: Session, authorization_ids: list[str], now: dt.datetime
+                      ) -> tuple[list[Any], list[tuple]]:
+    """``note_expired`` as writes not yet executed (``ledger.repository.Write``) and their ledger items:
+    for a disclosure recorded by the ledger's group appender, whose own writes travel with its entries
+    rather than in the request's transaction. Changes nothing in the session."""
+    writes, items = [], []
+    for auth_id in sorted(set(authorization_ids)):
+        auth = repository.get(session, auth_id)
+        if auth is None or auth.expired_noted_at is not None or auth.effective_status(now) != "expired":
+            continue
+        writes.append((_EXPIRE, {"expire_auth_id": auth.id, "expire_at": now}))
+        items.append(("authorization.expired", {"authorization_id": auth.id, "expires_at": _iso(auth.expires_at),
+                                                "noted_at": _iso(now)}, parties_of(auth)))
+    return writes, items
+
+
+_AUTHS = Authorization.__table__
+_EXPIRE = update(_AUTHS).where(_AUTHS.c.id == bindparam("expire_auth_id")).values(
+    status="expired", expired_noted_at=bindparam("expire_at", type_=_AUTHS.c.expired_noted_at.type))
+
+
+class AuthorizationNotInForce(DomainError):
+    """The artefact a disclosure relied on was revoked or expired after the PDP read it (a revocation
+    committed in between): the use is not recorded, and neither is the disclosure. 503 like every
+    disclosure that could not be recorded (nothing is disclosed; a retry meets the PDP, which now
+    refuses with the precise reason — the write side does not second-guess the PDP's codes)."""
+
+    status_code = 503
+    code = "disclosure_not_recorded"
+
+
+@dataclass(frozen=True)
+class UseWrite:
+    """One use to record, not yet executed (see ``apply_uses``)."""
+
+    slot: int
+    params: dict[str, Any]
+
+    @property
+    def authorization_id(self) -> str:
+        return self.params[f"use{self.slot}_authorization_id"]
+
+
 @functools.cache
-def _use_templates(slot: int) -> tuple[Any, Any]:
-    """Prebuilt statements recording one use (``ledger.repository.Write``); ``slot`` keeps the parameter
-    names of several uses sent together apart."""
-    table, uses = Authorization.__table__, AuthorizationUse.__table__
+def _use_templates(slot: int) -> tuple[Any, Any, Any]:
+    """Prebuilt statements recording one use; ``slot`` keeps the parameter names of several uses apart.
+
+    The count's UPDATE is guarded: it matches only an artefact still in force at the use's time
+    (``status = 'active' AND revoked_at IS NULL AND expires_at > :at``). On PostgreSQL a concurrent
+    revocation's row lock makes it wait, then re-evaluate the guard on the committed row, so a
+    revocation committed since the PDP's read is never overtaken. Returns (the guarded count, the use
+    row, both in one statement for PostgreSQL: the row is inserted from the UPDATE's RETURNING, so it
+    exists only when the count matched, and the statement returns one row exactly then)."""
+    table, uses = _AUTHS, AuthorizationUse.__table__
     p = f"use{slot}_"
-    count = ledger_repository.template(update(table).where(table.c.id == bindparam(p + "auth_id")).values(
-        use_count=func.coalesce(table.c.use_count, 0) + 1,
-        last_used_at=bindparam(p + "at", type_=table.c.last_used_at.type)))
+    at = bindparam(p + "at", type_=table.c.last_used_at.type)
+    count = ledger_repository.template(update(table).where(
+        table.c.id == bindparam(p + "authorization_id"), table.c.status == "active", table.c.revoked_at.is_(None),
+        table.c.expires_at > at).values(use_count=func.coalesce(table.c.use_count, 0) + 1, last_used_at=at))
+    columns = ("authorization_id", "used_at", "party", "use", "kind", "categories", "disclosure_id", "request_id")
     row = ledger_repository.template(insert(uses).values(
-        {c: bindparam(p + c, type_=uses.c[c].type)
-         for c in ("authorization_id", "used_at", "party", "use", "kind", "categories", "disclosure_id",
-                   "request_id")}))
-    return count, row
+        {c: bindparam(p + c, type_=uses.c[c].type) for c in columns}))
+    counted = count.returning(table.c.id).cte(p + "counted")
+    both = ledger_repository.template(insert(uses).from_select(
+        list(columns), select(counted.c.id, *[bindparam(p + c, type_=uses.c[c].type) for c in columns[1:]]))
+        .add_cte(counted).returning(uses.c.authorization_id))
+    return count, row, both
+
+
+def apply_uses(session: Session, uses: list[UseWrite]) -> None:
+    """Execute the uses (sorted by artefact, so that two transactions recording the same artefacts lock
+    their rows in one order); raises ``AuthorizationNotInForce`` when an artefact is no longer in force
+    (what was written before is left to the caller's rollback). One round trip per use on PostgreSQL."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for use in sorted(uses, key=lambda u: u.authorization_id):
+        count, row, both = _use_templates(use.slot)
+        if postgres:
+            matched = session.execute(both, use.params).first() is not None
+        else:
+            matched = session.execute(count, use.params).rowcount == 1
+            if matched:
+                session.execute(row, use.params)
+        if not matched:
+            raise AuthorizationNotInForce("授权已被撤销或已过期，本次未提供任何数据",
+                                          details={"authorization_id": use.authorization_id})
 
 
 def use_statements(session: Session, auth_id: str, *, party: Principal, use: str, kind: str,
                    categories: list[str], disclosure_id: str | None, request_id: str | None, now: dt.datetime,
-                   authorization: Authorization | None = None, slot: int = 0) -> tuple[list[Any], tuple]:
-    """What recording one use writes, not yet executed: ``(statement, parameters)`` pairs (the count
-    incremented in the database, so concurrent uses from several processes are all counted; the use
-    row) and the ledger item. ``authorization`` is the artefact when the caller holds it already (the
-    PDP's context); ``slot`` numbers the uses recorded together."""
+                   authorization: Authorization | None = None, slot: int = 0) -> tuple[UseWrite, tuple]:
+    """What recording one use writes, not yet executed (``apply_uses``: the count incremented in the
+    database, so concurrent uses from several processes are all counted, guarded by the artefact being
+    still in force; the use row) and the ledger item. ``authorization`` is the artefact when the caller
+    holds it already (the PDP's context); ``slot`` numbers the uses recorded together."""
     auth = authorization if authorization is not None and authorization.id == auth_id else repository.get(
         session, auth_id)
     if auth is None:
         raise NotFound("授权不存在", code="authorization_not_found")
-    count, row = _use_templates(slot)
     p = f"use{slot}_"
-    writes = [(count, {p + "auth_id": auth.id, p + "at": now}),
-              (row, {p + "authorization_id": auth.id, p + "used_at": now, p + "party": f"institution:{party.subject}",
-                     p + "use": use, p + "kind": kind, p + "categories": categories,
-                     p + "disclosure_id": disclosure_id, p + "request_id": request_id})]
+    write = UseWrite(slot, {p + "authorization_id": auth.id, p + "at": now, p + "used_at": now,
+                            p + "party": f"institution:{party.subject}", p + "use": use, p + "kind": kind,
+                            p + "categories": categories, p + "disclosure_id": disclosure_id,
+                            p + "request_id": request_id})
     if auth in session:
         session.expire(auth, ["use_count", "last_used_at"])  # the database will have the new values
     item = ("authorization.used", {"authorization_id": auth.id, "disclosure_id": disclosure_id, "use": use,
                                    "kind": kind, "categories": categories}, parties_of(auth))
-    return writes, item
+    return write, item
 
 
 def record_use(session: Session, auth_id: str, *, party: Principal, use: str, kind: str, categories: list[str],
                disclosure_id: str | None, request_id: str | None, now: dt.datetime,
                authorization: Authorization | None = None) -> tuple:
     """Count one use and return its ledger item (appended by the caller with the disclosure)."""
-    statements, item = use_statements(session, auth_id, party=party, use=use, kind=kind, categories=categories,
-                                      disclosure_id=disclosure_id, request_id=request_id, now=now,
-                                      authorization=authorization)
-    for stmt, params in statements:
-        session.execute(stmt, params)
+    write, item = use_statements(session, auth_id, party=party, use=use, kind=kind, categories=categories,
+                                 disclosure_id=disclosure_id, request_id=request_id, now=now,
+                                 authorization=authorization)
+    apply_uses(session, [write])
     return item

@@ -1,4 +1,4 @@
-"""Anti-scraping settings (environment, prefix ``FINCREDIT_``), cached per process."""
+"""Disclosure settings (anti-scraping; the ledger group commit), read from the environment (``FINCREDIT_``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class DisclosureSettings(BaseSettings):
     scrape_alert_threshold: int = Field(default=50, ge=1,
                                         description="distinct unrelated enterprises queried that raise an alert")
     scrape_alert_window_hours: int = Field(default=24, ge=1)
+    ledger_group_commit: bool = Field(
+        default=True, description="PostgreSQL: record disclosures through the process's ledger group appender "
+                                  "(one ledger lock and one commit per group); SQLite always records directly")
+    ledger_group_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="longest a request waits for its group's commit before answering 503")
 
 
 @lru_cache

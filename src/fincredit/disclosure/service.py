@@ -3,9 +3,15 @@ to another party passes. Never commits.
 
 ``disclose`` writes the Disclosure row, the authorization uses and the ledger entries (the
 disclosure, ``authorization.used`` per authorization relied on, ``authorization.expired`` for
-artefacts found expired) in the caller's transaction, and only then returns the response body.
-If anything cannot be written it raises 503 ``disclosure_not_recorded`` and nothing is disclosed;
-the endpoint commits before it answers.
+artefacts found expired), and only then returns the response body. If anything cannot be written it
+raises 503 ``disclosure_not_recorded`` and nothing is disclosed.
+
+Where they are written: on PostgreSQL (``FINCREDIT_LEDGER_GROUP_COMMIT``, default on) by the process's
+ledger group appender (``ledger/group.py``), in one transaction with the other disclosures queued
+meanwhile, committed before ``disclose`` returns; the caller's own transaction only reads. On SQLite,
+when the setting is off, or when the caller's transaction has already written (see ``_group_commit``),
+in the caller's transaction, which the endpoint commits before it answers. A use is written only while
+its artefact is still in force: a revocation committed after the PDP's read fails the disclosure.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fincredit.auth.models import Role
@@ -29,6 +37,7 @@ from fincredit.disclosure import repository
 from fincredit.disclosure.config import get_disclosure_settings
 from fincredit.disclosure.models import Disclosure, OperatorAlert
 from fincredit.errors import DomainError, NotFound
+from fincredit.ledger import group
 from fincredit.ledger import service as ledger
 from fincredit.ledger.merkle import canonical_json
 
@@ -95,12 +104,38 @@ def check_scraping(session: Session, party: Principal, now: dt.datetime,
     return alert
 
 
+_CLEAN = text("SELECT txid_current_if_assigned() IS NULL")
+
+
+def _group_commit(session: Session) -> bool:
+    """Whether this disclosure goes through the ledger's group appender: on PostgreSQL, when enabled,
+    and only when the caller's transaction has written nothing (no pending ORM change, no transaction id
+    assigned — a write or a row lock assigns one). The group commits in a transaction of its own, so a
+    caller whose transaction already wrote would see its writes committed apart from its disclosure, or
+    even hold a row lock the group waits on while it waits for the group: such a caller (a token's
+    periodic last-use write, a CLI command) records directly, in its own transaction, as before."""
+    if session.get_bind().dialect.name != "postgresql" or not get_disclosure_settings().ledger_group_commit:
+        return False
+    if session.new or session.dirty or session.deleted:
+        return False
+    return bool(session.execute(_CLEAN).scalar())
+
+
 def _record(session: Session, draft: DisclosureDraft, request_id: str | None, now: dt.datetime) -> dict:
     """Plain statements, no unit of work. Everything that does not need a ledger index is read and
-    built first (an unrelated query's scraping check too); then two round trips on PostgreSQL: the
-    authorization uses with the ledger's index reservation, which takes the append lock and returns
-    the tree's compact range, then the ledger entries and nodes with the disclosure row and its index.
-    The lock is held from the reservation to the caller's commit, which must follow at once."""
+    built first (an unrelated query's scraping check too), then recorded in one of two ways:
+
+    - through the ledger's group appender (PostgreSQL, ``_group_commit``): the uses, the expiry notes,
+      the entries (serialized here) and the disclosure row travel as one job; the appender writes them
+      with other requests' jobs in one transaction under one ledger lock, and this waits for that
+      transaction's commit (bounded: ``FINCREDIT_LEDGER_GROUP_TIMEOUT_SECONDS``);
+    - directly, in the caller's transaction (SQLite, or as ``_group_commit`` explains): the uses, then
+      the ledger's index reservation, which takes the append lock and returns the tree's compact range,
+      then the ledger entries and nodes with the disclosure row and its index. The lock is held from
+      the reservation to the caller's commit, which must follow at once.
+
+    Either way each use is guarded (``authorization_service.apply_uses``): an artefact revoked or
+    expired since the PDP read it fails the disclosure, with nothing written for it."""
     decisions, context = draft.decisions, draft.context
     shown = [c for c, d in decisions.items() if d.allowed and d.form != "none"]
     auth_ids = sorted({d.authorization_id for d in decisions.values() if d.authorization_id})
@@ -122,16 +157,21 @@ def _record(session: Session, draft: DisclosureDraft, request_id: str | None, no
         "disclosure_id": values["id"], "kind": draft.kind, "party": party, "subject_uscc": draft.subject_uscc,
         "forms": values["forms"], "fields": values["fields"], "authorization_ids": auth_ids,
         "purpose": draft.purpose, "request_id": request_id, "content_sm3": values["content_sm3"]}, parties)]
-    writes: list = []  # the uses: sent with the ledger's index reservation
+    uses: list[authorization_service.UseWrite] = []
     for slot, auth_id in enumerate(auth_ids):
         used = sorted(c for c, d in decisions.items() if d.authorization_id == auth_id)
-        statements, item = authorization_service.use_statements(
+        use, item = authorization_service.use_statements(
             session, auth_id, party=draft.party, use=draft.purpose or GENERAL_QUERY, kind=draft.kind,
             categories=used, disclosure_id=values["id"], request_id=request_id, now=now,
             authorization=context.authorization(auth_id) if context is not None else None, slot=slot)
-        writes += statements
+        uses.append(use)
         items.append(item)
-    items += authorization_service.note_expired(session, expired, now)
+    grouped = _group_commit(session)
+    if grouped:  # the expiry notes travel with the job, not in this transaction
+        expiry_writes, expiry_items = authorization_service.expiry_statements(session, expired, now)
+    else:
+        expiry_writes, expiry_items = [], authorization_service.note_expired(session, expired, now)
+    items += expiry_items
 
     def disclosure_row(entries: list) -> list:  # sent with the ledger entries, complete with its index
         values.update(ledger_index=entries[0].index, leaf_hash=bytes(entries[0].leaf_hash).hex())
@@ -140,7 +180,22 @@ def _record(session: Session, draft: DisclosureDraft, request_id: str | None, no
     if not related:  # before the ledger lock: its reads and the alert need no index
         check_scraping(session, draft.party, now, about=draft.subject_uscc)
         session.flush()
-    ledger.append_many(session, items, lock_with=writes, insert_with=disclosure_row)
+    if grouped:
+        def own_writes(appender_session: Session) -> None:  # in the group's transaction
+            authorization_service.apply_uses(appender_session, uses)
+            for stmt, params in expiry_writes:
+                appender_session.execute(stmt, params)
+
+        job = group.Job(ledger.prepare(items), own_writes, disclosure_row)
+        future = group.submit(session.get_bind().engine, job)
+        try:
+            future.result(timeout=get_disclosure_settings().ledger_group_timeout_seconds)
+        except FutureTimeout:
+            future.cancel()  # not started yet: it never will be (started: it may commit, unanswered)
+            raise
+    else:
+        authorization_service.apply_uses(session, uses)
+        ledger.append_many(session, items, insert_with=disclosure_row)
     return {**draft.content, "disclosure": {
         "id": values["id"], "ledger_index": values["ledger_index"], "leaf_hash": values["leaf_hash"],
         "proof": f"/api/v1/ledger/entries/{values['ledger_index']}/proof",

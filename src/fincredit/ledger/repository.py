@@ -184,8 +184,12 @@ def _row_insert(table_name: str, slot: int) -> Any:
 def insert_appended(session: Session, rows: Sequence[dict[str, Any]], nodes: Sequence[tuple[int, int, bytes]],
                     with_statements: Sequence[Write] = ()) -> None:
     """Insert the entries and nodes of an append, and the caller's writes that depend on the entries'
-    indexes (e.g. the disclosure row): one round trip for a small append on PostgreSQL."""
-    if rows and len(rows) + len(nodes) <= SMALL_APPEND and _dml_ctes(session):
+    indexes (e.g. the disclosure row): one round trip for a small append on PostgreSQL.
+
+    Writes of the same statement (a group commit's disclosure rows: same parameter names) cannot share
+    one statement as CTEs; they go as one executemany each, after the entries and nodes."""
+    distinct = len({id(stmt) for stmt, _p in with_statements}) == len(with_statements)
+    if rows and len(rows) + len(nodes) <= SMALL_APPEND and distinct and _dml_ctes(session):
         e, n = _entries.name, _nodes.name
         writes: list[Write] = [
             (_row_insert(e, i), {f"{e}_{i}_entry_index": r["index"], f"{e}_{i}_kind": r["kind"],
@@ -199,8 +203,11 @@ def insert_appended(session: Session, rows: Sequence[dict[str, Any]], nodes: Seq
         return
     insert_entries(session, rows)
     add_nodes(session, nodes)
+    batches: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
     for stmt, params in with_statements:
-        session.execute(stmt, params)
+        batches.setdefault(id(stmt), (stmt, []))[1].append(params)
+    for stmt, params_list in batches.values():
+        session.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
 
 
 def get_entry(session: Session, index: int) -> LedgerEntry | None:

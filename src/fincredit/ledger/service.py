@@ -14,6 +14,14 @@ Service API for other capabilities
 ``append_many(session, items) -> list[AppendedEntry]``
     The same for many ``(kind, payload, parties)`` tuples (or ``EntryInput``) under one lock; returns
     light records (``index``, ``kind``, ``body``, ``leaf_hash``, ``created_at``, ``document``).
+``prepare(items) -> list[Fragment]``
+    Validates and serializes entries ahead of the append (``append_many`` accepts the fragments):
+    what another thread appends is prepared by the thread that asks for it.
+``ledger.group`` (group commit)
+    On PostgreSQL disclosures are appended by one appender thread per process (``group.submit``), which
+    records every request queued while its previous group was committing — their own writes, then ONE
+    ``append_many`` of all their entries in queue order — in one transaction, and resolves each request's
+    future only after the commit: one lock acquisition and one commit per group, not per disclosure.
 ``receipt(session, index) -> dict``
     A self-contained receipt (kind ``fincredit.ledger.receipt``) that ``fincredit ledger verify-receipt``
     checks offline.
@@ -93,9 +101,28 @@ def format_timestamp(value: dt.datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _fragments(item: EntryInput | tuple[str, dict[str, Any], list[str]]) -> tuple[str, bytes]:
+@dataclass(frozen=True)
+class Fragment:
+    """An entry validated and serialized but for its index and timestamp (``prepare``)."""
+
+    kind: str
+    middle: bytes
+
+
+Item = EntryInput | tuple[str, dict[str, Any], list[str]] | Fragment
+
+
+def prepare(items: Iterable[Item]) -> list[Fragment]:
+    """Validate and serialize entries ahead of the append (e.g. in the requesting thread, when another
+    thread appends them: the group appender gets only what is left to do under the lock)."""
+    return [_fragments(item) for item in items]
+
+
+def _fragments(item: Item) -> Fragment:
     """Validate one entry and serialize everything but its index and timestamp, before the lock is taken:
     once indexes are reserved nothing may fail for a reason the caller could have avoided."""
+    if isinstance(item, Fragment):
+        return item
     kind, payload, parties = (item.kind, item.payload, item.parties) if isinstance(item, EntryInput) else item
     if not isinstance(kind, str) or not _KIND_RE.match(kind):
         raise Unprocessable(f"账本条目类型无效：{kind!r}", code="ledger_invalid_kind")
@@ -112,10 +139,10 @@ def _fragments(item: EntryInput | tuple[str, dict[str, Any], list[str]]) -> tupl
               + b',"payload":' + payload_json + b',"timestamp":')
     if len(middle) > MAX_ENTRY_BYTES - 64:
         raise PayloadTooLarge(f"账本条目超过 {MAX_ENTRY_BYTES} 字节", code="ledger_entry_too_large")
-    return kind, middle
+    return Fragment(kind, middle)
 
 
-def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]],
+def _prepare_rows(session: Session, items: Iterable[Item],
                   lock_with: Sequence[repository.Write] = ()
                   ) -> tuple[list[dict[str, Any]], list[tuple[int, int, bytes]], list[repository.Write]]:
     """Take the append lock, assign indexes and the timestamp, hash the leaves and the new nodes; returns
@@ -140,8 +167,8 @@ def _prepare_rows(session: Session, items: Iterable[EntryInput | tuple[str, dict
     rows: list[dict[str, Any]] = []
     nodes: list[tuple[int, int, bytes]] = []
     leaf_of, add_leaf = HASHER.leaf, compact.append
-    for index, (kind, middle) in enumerate(prepared, start):
-        body = b'{"index":%d' % index + middle + tail
+    for index, fragment in enumerate(prepared, start):
+        kind, body = fragment.kind, b'{"index":%d' % index + fragment.middle + tail
         leaf = leaf_of(body)
         nodes.extend(add_leaf(leaf))
         rows.append({"index": index, "kind": kind, "body": body.decode(), "leaf_hash": leaf, "created_at": now})
@@ -160,7 +187,7 @@ def append(session: Session, kind: str, payload: dict[str, Any], parties: list[s
     return entry
 
 
-def append_many(session: Session, items: Iterable[EntryInput | tuple[str, dict[str, Any], list[str]]], *,
+def append_many(session: Session, items: Iterable[Item], *,
                 lock_with: Sequence[repository.Write] = (),
                 insert_with: Callable[[list[AppendedEntry]], Sequence[repository.Write]] | None = None
                 ) -> list[AppendedEntry]:

@@ -218,6 +218,10 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
     clean_stale_uploads(get_settings().data_dir / "uploads")
     yield
+    # The ledger's group appender: commit what is queued, then stop its thread (ledger/group.py).
+    from fincredit.ledger import group
+
+    group.shutdown()
 
 
 def create_app() -> FastAPI:
