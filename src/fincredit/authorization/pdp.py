@@ -70,25 +70,50 @@ def institution_active(session: Session, institution_id: int | None) -> bool:
     return bool(is_institution_active(session, institution_id))
 
 
-def _decide_institution(cat: CategoryDef, purpose: str | None, now: dt.datetime,
-                        authorizations: list[Authorization]) -> Decision:
-    if cat.disclosure_class == "public":
-        return Decision(True, "masked_public", "公开信息（个人信息已脱敏），无需授权", None, "public")
-    covering = [a for a in authorizations if cat.code in (a.categories or [])
-                and a.purpose in PURPOSES and PURPOSES[a.purpose].allows_use(purpose)]
-    states = {a.id: a.effective_status(now) for a in covering}
-    active = [a for a in covering if states[a.id] == "active"]
+_PUBLIC = Decision(True, "masked_public", "公开信息（个人信息已脱敏），无需授权", None, "public")
+
+
+def _decide_covering(verification: bool, covering: Sequence[tuple[str, str, dt.datetime]]) -> Decision:
+    """A non-public category's decision from the artefacts that cover it for the requested use:
+    ``(id, effective status, expires_at)`` each, in the order they were read."""
+    active = [(expires_at, auth_id) for auth_id, state, expires_at in covering if state == "active"]
     if active:
-        best = max(active, key=lambda a: (as_utc(a.expires_at), a.id))
-        if cat.disclosure_class == "verification":
-            return Decision(True, "verification", "已获企业授权，仅可数据核验", best.id, "authorized")
-        return Decision(True, "processed", "已获企业授权，仅提供加工产品", best.id, "authorized")
-    expired = tuple(sorted(a.id for a in covering if states[a.id] == "expired"))
+        best = max(active)[1]  # the artefact that expires last (ties: the greatest id)
+        if verification:
+            return Decision(True, "verification", "已获企业授权，仅可数据核验", best, "authorized")
+        return Decision(True, "processed", "已获企业授权，仅提供加工产品", best, "authorized")
+    expired = tuple(sorted(auth_id for auth_id, state, _e in covering if state == "expired"))
     if expired:
         return _deny("authorization_expired", "企业授权已过期，未提供该信息类", expired)
-    if any(s == "revoked" for s in states.values()):
+    if any(state == "revoked" for _i, state, _e in covering):
         return _deny("authorization_revoked", "企业已撤销授权，未提供该信息类")
     return _deny("not_authorized", "未授权")
+
+
+class InstitutionRule:
+    """The rule for an active institution, for every category of one request: a public category →
+    ``masked_public``; a non-public one → decided from the artefacts that list it and whose purpose
+    serves the requested use (``_decide_covering``). What does not depend on the category is worked
+    out once: which artefacts serve the requested use, their effective status at ``now`` and their
+    expiry (once per artefact, not once per artefact and category). A non-public category's decision
+    depends only on whether it is a verification category and which of those artefacts list it, so it
+    is made once per distinct such input and shared by the categories that have the same one."""
+
+    def __init__(self, purpose: str | None, now: dt.datetime, authorizations: Sequence[Authorization]) -> None:
+        self._serving = [(a.categories or [], (a.id, a.effective_status(now), as_utc(a.expires_at)))
+                         for a in authorizations if a.purpose in PURPOSES and PURPOSES[a.purpose].allows_use(purpose)]
+        self._made: dict[tuple, Decision] = {}
+
+    def decide(self, cat: CategoryDef) -> Decision:
+        if cat.disclosure_class == "public":
+            return _PUBLIC
+        code = cat.code
+        covering = tuple(facts for categories, facts in self._serving if code in categories)
+        key = (cat.disclosure_class == "verification", covering)
+        decision = self._made.get(key)
+        if decision is None:
+            decision = self._made[key] = _decide_covering(key[0], covering)
+        return decision
 
 
 @dataclass(frozen=True)
@@ -146,26 +171,31 @@ def decide_with_context(session: Session, party: Principal, categories: Iterable
     else:
         authorizations = [a for a in authorizations
                           if a.enterprise_uscc == subject_uscc and a.institution_id == institution_id]
+    # Who asks decides everything but the category's own checks: worked out once, not once per category.
+    fixed: Decision | None = None
+    if party.role == Role.enterprise:
+        fixed = (Decision(True, "raw", "企业查询自身信用信息（免费）", None, "self")
+                 if party.subject == subject_uscc else _deny("not_own_data", "企业只能查询自身的信用信息"))
+    elif party.role == Role.admin:
+        fixed = Decision(True, "raw", "省级节点运营人员依职责查看", None, "operator")
+    elif party.role == Role.provider:
+        fixed = _deny("provider_no_access", "数据提供单位不能通过本途径查询信用主体的信息")
+    elif institution_id is None:
+        fixed = _deny("unknown_party", "无法识别的查询方")
+    elif not is_active:
+        fixed = _deny("institution_not_active", "接入机构未处于启用状态（已暂停或已退出），不能查询")
+    rule = InstitutionRule(purpose, now, authorizations)  # no artefacts unless an active institution asks
     out: dict[str, Decision] = {}
     for code in codes:
         cat = catalog.categories.get(code)
         if cat is None:
             out[code] = _deny("unknown_category", f"信息类“{code}”不在当前共享清单中")
-        elif party.role == Role.enterprise:
-            out[code] = (Decision(True, "raw", "企业查询自身信用信息（免费）", None, "self")
-                         if party.subject == subject_uscc else _deny("not_own_data", "企业只能查询自身的信用信息"))
-        elif party.role == Role.admin:
-            out[code] = Decision(True, "raw", "省级节点运营人员依职责查看", None, "operator")
-        elif party.role == Role.provider:
-            out[code] = _deny("provider_no_access", "数据提供单位不能通过本途径查询信用主体的信息")
-        elif institution_id is None:
-            out[code] = _deny("unknown_party", "无法识别的查询方")
-        elif not is_active:
-            out[code] = _deny("institution_not_active", "接入机构未处于启用状态（已暂停或已退出），不能查询")
+        elif fixed is not None:
+            out[code] = fixed
         elif cat.retired:
             out[code] = _deny("category_retired", "该信息类已停止共享")
         else:
-            out[code] = _decide_institution(cat, purpose, now, authorizations)
+            out[code] = rule.decide(cat)
     return out, PartyContext(institution, tuple(authorizations))
 
 

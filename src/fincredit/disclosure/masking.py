@@ -80,11 +80,23 @@ def mask_address(value: str) -> str:
     return value[:6] + "****" if len(value) > 6 else "****"
 
 
+def _name_masks(names: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, masked name) for the names ``mask_text`` replaces, longest first (a name inside a longer
+    one is replaced after it)."""
+    return [(name, mask_name(name))
+            for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True)]
+
+
 def mask_text(text: str, names: Iterable[str] = ()) -> str:
     """Free text: known person names, ID-like numbers and mobile numbers anywhere in the string."""
+    return _mask_text(text, _name_masks(names))
+
+
+def _mask_text(text: str, name_masks: list[tuple[str, str]]) -> str:
+    """``mask_text`` with its names prepared once (``_name_masks``) for all the values of a record."""
     out = str(text)
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        out = out.replace(name, mask_name(name))
+    for name, masked in name_masks:
+        out = out.replace(name, masked)
     out = _ID18_RE.sub(lambda m: mask_resident_id(m.group(0)), out)
     out = _ID15_RE.sub(lambda m: mask_resident_id(m.group(0)), out)
     return _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", out)
@@ -150,13 +162,13 @@ def person_names(cat: CategoryDef, data: Mapping[str, Any]) -> list[str]:
 
 def mask_record(cat: CategoryDef, data: Mapping[str, Any], *, extra_names: Iterable[str] = ()) -> dict[str, Any]:
     """A decrypted record of a public category as an institution may see it."""
-    names = [*person_names(cat, data), *extra_names]
+    names = _name_masks([*person_names(cat, data), *extra_names])  # once for every value of the record
     known = {f.name: f for f in cat.fields}
     out: dict[str, Any] = {}
     for key, value in data.items():
         f = known.get(key)
         if value is None or f is None:
-            out[key] = mask_text(value, names) if isinstance(value, str) else value
+            out[key] = _mask_text(value, names) if isinstance(value, str) else value
         elif f.type in ("id_number", "resident_id"):
             out[key] = mask_id_number(str(value), data.get(f.id_type_field) if f.id_type_field else None)
         elif f.type == "phone":
@@ -166,9 +178,9 @@ def mask_record(cat: CategoryDef, data: Mapping[str, Any], *, extra_names: Itera
         elif f.personal and f.type == "text" and not _is_enterprise_party(cat, data, key):
             out[key] = mask_name(str(value))
         elif isinstance(value, str):
-            out[key] = mask_text(value, names)
+            out[key] = _mask_text(value, names)
         elif isinstance(value, dict):
-            out[key] = {k: mask_text(v, names) if isinstance(v, str) else v for k, v in value.items()}
+            out[key] = {k: _mask_text(v, names) if isinstance(v, str) else v for k, v in value.items()}
         elif f.personal:
             out[key] = MASKED
         else:

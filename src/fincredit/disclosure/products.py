@@ -99,12 +99,19 @@ def _as_date(value: object) -> dt.date | None:
         return None
 
 
-def record_date(cat: CategoryDef, data: dict, received_at: dt.datetime) -> dt.date:
-    """The date a record is about: the category's date field, else the first dated key field."""
+def date_fields(cat: CategoryDef) -> list[str]:
+    """Where ``record_date`` looks, in order: the category's date field, its dated key fields, its
+    other dated fields (the same for every record of the category: worked out once per category)."""
     names = [DATE_FIELDS[cat.code]] if cat.code in DATE_FIELDS else []
     names += [f.name for f in cat.fields if f.type in ("date", "year_month", "year") and f.name in cat.natural_key]
     names += [f.name for f in cat.fields if f.type in ("date", "year_month", "year")]
-    for name in names:
+    return names
+
+
+def record_date(cat: CategoryDef, data: dict, received_at: dt.datetime, names: Sequence[str] | None = None) -> dt.date:
+    """The date a record is about: the category's date field, else the first dated key field.
+    ``names``: ``date_fields(cat)``, when the caller worked them out once for several records."""
+    for name in date_fields(cat) if names is None else names:
         day = _as_date(data.get(name))
         if day is not None:
             return day
@@ -118,7 +125,8 @@ def within(day: dt.date, data_from: dt.date | None, data_to: dt.date | None) -> 
 def evaluate_category(cat: CategoryDef, records: Sequence[RecordView], today: dt.date,
                       data_from: dt.date | None = None, data_to: dt.date | None = None) -> list[dict]:
     """The category's products over the records inside the authorized data period."""
-    rows = [r for r in records if within(r.record_date, data_from, data_to)]
+    rows = (list(records) if data_from is None and data_to is None  # no data period: every record
+            else [r for r in records if within(r.record_date, data_from, data_to)])
     current = current_records(rows)  # once for all the category's products
     return [{"code": p.code, "name": p.name, "kind": p.kind, "value": evaluate(p, rows, today, current)}
             for p in products_for(cat)]

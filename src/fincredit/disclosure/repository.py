@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, case, exists, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from fincredit.auth.service import SESSION_INSTITUTION
-from fincredit.authorization import repository as authorization_repository
 from fincredit.authorization.models import Authorization
 from fincredit.catalog.service import head_columns
 from fincredit.collection.models import Provider, Record
@@ -38,10 +37,11 @@ def records_of(session: Session, subject_keys: Sequence[str], *, current_only: b
 
 
 def _records_with_marks_stmt() -> Any:
-    repaired, disputed = mark_columns(Record.id)
-    return (select(Record.id, Record.category_code, Record.subject_key, Record.data, Record.person_keys,
-                   Record.is_current, Record.received_at, repaired, disputed)
-            .where(Record.subject_key.in_([bindparam("subject_key"), bindparam("rep_key")])).order_by(Record.id))
+    records = Record.__table__.c  # table columns: a Core statement, run on the session's connection
+    repaired, disputed = mark_columns(records.id)
+    return (select(records.id, records.category_code, records.subject_key, records.data, records.person_keys,
+                   records.is_current, records.received_at, repaired, disputed)
+            .where(records.subject_key.in_([bindparam("subject_key"), bindparam("rep_key")])).order_by(records.id))
 
 
 _RECORDS_WITH_MARKS = _records_with_marks_stmt()
@@ -50,13 +50,35 @@ _RECORDS_WITH_MARKS = _records_with_marks_stmt()
 def records_with_marks(session: Session, uscc: str, rep_key: str | None) -> list[Row]:
     """Every record (history included) about the enterprise and its legal representative, as light rows
     (not ORM objects) with their objection markers (``objections.markers.mark_columns``): one round trip,
-    one prebuilt statement."""
-    return list(session.execute(_RECORDS_WITH_MARKS, {"subject_key": uscc, "rep_key": rep_key or uscc}))
+    one prebuilt statement, sent on the session's connection in its transaction (no ORM execution
+    machinery for rows that are not entities). What the session has pending is flushed first, as
+    ``session.execute`` would (records an interface call just fetched, say)."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(_RECORDS_WITH_MARKS, {"subject_key": uscc, "rep_key": rep_key or uscc}).all()
+
+
+@dataclass(frozen=True)
+class EnterpriseRow:
+    """What the views show and key on of an enterprise, read as plain columns (not an ORM entity: a
+    third of the columns, and nothing for the session to track)."""
+
+    uscc: str
+    name: str
+    status: str
+    region_code: str | None
+    industry_code: str | None
+    legal_rep_key: str
+
+
+_ENTERPRISE_COLUMNS = (Enterprise.uscc, Enterprise.name, Enterprise.status, Enterprise.region_code,
+                       Enterprise.industry_code, Enterprise.legal_rep_key)
+_N = len(_ENTERPRISE_COLUMNS)
 
 
 @dataclass(frozen=True)
 class SubjectRow:
-    enterprise: Enterprise
+    enterprise: EnterpriseRow
     rep_name_enc: str | None
     institution: Institution | None  # the querying institution's row, when one was asked for
     catalog_version_id: int | None
@@ -66,11 +88,20 @@ class SubjectRow:
     authorizations: tuple[Authorization, ...] | None = None
 
 
+# What the decision point, the products and the recording of a use or an expiry read of an artefact
+# (``authorization.repository.DECISION_ONLY`` and less: nor its ledger indexes, catalog and letter template
+# versions, use count or creation time). Anything else is loaded on access if something asks for it.
+_DECISION_COLUMNS = load_only(
+    Authorization.id, Authorization.enterprise_uscc, Authorization.institution_id, Authorization.purpose,
+    Authorization.categories, Authorization.data_from, Authorization.data_to, Authorization.starts_at,
+    Authorization.expires_at, Authorization.status, Authorization.revoked_at, Authorization.expired_noted_at)
+
+
 @functools.cache
 def _subject_stmt(with_institution: bool, with_authorizations: bool) -> Any:
     version_id, version = head_columns()
     endpoints = exists().where(Provider.endpoint_url.is_not(None), Provider.endpoint_url != "").label("endpoints")
-    entities: list[Any] = [Enterprise, Person.name_enc, version_id, version, endpoints]
+    entities: list[Any] = [*_ENTERPRISE_COLUMNS, Person.name_enc, version_id, version, endpoints]
     if with_institution:
         entities.append(Institution)
     if with_authorizations:
@@ -82,7 +113,7 @@ def _subject_stmt(with_institution: bool, with_authorizations: bool) -> Any:
         # The PDP's read (``authorization.repository.between``) in the same round trip: one row per artefact.
         stmt = (stmt.outerjoin(Authorization, and_(Authorization.enterprise_uscc == Enterprise.uscc,
                                                    Authorization.institution_id == bindparam("institution_id")))
-                .options(*authorization_repository.DECISION_ONLY)
+                .options(_DECISION_COLUMNS)
                 .order_by(Authorization.created_at, Authorization.id))
     return stmt.where(Enterprise.uscc == bindparam("uscc"))
 
@@ -104,9 +135,10 @@ def subject_row(session: Session, uscc: str, institution_id: int | None = None) 
     if not rows:
         return None
     row = rows[0]
-    institution = row[5] if with_institution else held
+    institution = row[_N + 4] if with_institution else held
     authorizations = (tuple(r[-1] for r in rows if r[-1] is not None) if with_authorizations else None)
-    return SubjectRow(row[0], row[1], institution, row[2], row[3], bool(row[4]), authorizations)
+    return SubjectRow(EnterpriseRow(*row[:_N]), row[_N], institution, row[_N + 1], row[_N + 2], bool(row[_N + 3]),
+                      authorizations)
 
 
 def person(session: Session, key: str | None) -> Person | None:

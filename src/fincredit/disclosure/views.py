@@ -28,12 +28,11 @@ from fincredit.crypto import blind_index, sm4_decrypt
 from fincredit.db import as_utc, utcnow
 from fincredit.disclosure import masking, repository
 from fincredit.disclosure.product_kinds import RecordView
-from fincredit.disclosure.products import evaluate_category, record_date
+from fincredit.disclosure.products import date_fields, evaluate_category, record_date
 from fincredit.disclosure.service import DisclosureDraft
 from fincredit.errors import DomainError, Forbidden, NotFound
 from fincredit.institutions.models import Institution
 from fincredit.objections.markers import own_marks, public_marks_of_rows
-from fincredit.registry.models import Enterprise
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Person-subject categories shown with an enterprise: those about its legal representative that
@@ -44,7 +43,7 @@ NOT_AUTHORIZED_CODES = frozenset({"not_authorized", "authorization_expired", "au
 
 @dataclass(frozen=True)
 class Subject:
-    enterprise: Enterprise
+    enterprise: repository.EnterpriseRow
     rep_key: str | None
     rep_name: str | None
     # Read in the same query: the querying institution's row (held, so that the PDP finds it in the
@@ -172,10 +171,19 @@ def _section(cat: CategoryDef, d: Decision) -> dict:
             "disclosure_class_label": DISCLOSURE_CLASS_LABELS[cat.disclosure_class], "form": d.form}
 
 
-def _record_view(cat: CategoryDef, rec: Record) -> RecordView:
-    received = as_utc(rec.received_at)
-    return RecordView(data=dict(rec.data or {}), is_current=bool(rec.is_current), received_at=received,
-                      record_date=record_date(cat, rec.data or {}, received))
+def _record_views(cat: CategoryDef, rows: list[Any]) -> list[RecordView]:
+    """What the product evaluators see of a category's records (read-only: the rows' own data, not a
+    copy; the rows were read for this request and the evaluators never change what they are given)."""
+    if not rows:
+        return []
+    names = date_fields(cat)  # once for the category, not once per record
+    out = []
+    for rec in rows:
+        data = rec.data or {}
+        received = as_utc(rec.received_at)
+        out.append(RecordView(data=data, is_current=bool(rec.is_current), received_at=received,
+                              record_date=record_date(cat, data, received, names)))
+    return out
 
 
 def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str | None,
@@ -188,7 +196,8 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
     first = next(iter(decisions.values()), None)
     if first is not None and first.code in ("institution_not_active", "unknown_party"):
         raise Forbidden(first.reason, code="institution_not_active")
-    fetch_interface_categories(session, catalog.categories, decisions, uscc, now, subject.provider_endpoints)
+    if subject.provider_endpoints:  # without any provider endpoint, there is nothing to refresh
+        fetch_interface_categories(session, catalog.categories, decisions, uscc, now, subject.provider_endpoints)
     # Records and their objection markers in one query; repaired records drop out, 异议中 is flagged.
     rows = repository.records_with_marks(session, subject.enterprise.uscc, subject.rep_key)
     records, marks = public_marks_of_rows(
@@ -197,12 +206,13 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
     extra_names = [subject.rep_name] if subject.rep_name else []
     today = now.astimezone(SHANGHAI).date()
     auths = {a.id: a for a in context.authorizations}
+    categories = [(code, cat, decisions[code]) for code, cat in catalog.categories.items()]
     # Public sections: decrypt their current records, then read the names of every person they name in
     # one query (each section masks the names of the persons named in its own records).
     public: dict[str, tuple[list[Any], list[dict], set[str]]] = {}
-    for code, cat in catalog.categories.items():
-        if decisions[code].form == "masked_public":
-            current = [r for r in records.get(code, []) if r.is_current]
+    for code, cat, d in categories:
+        if d.form == "masked_public" and code in records:
+            current = [r for r in records[code] if r.is_current]
             plains = [plain(cat, r.data) for r in current]
             public[code] = (current, plains, person_keys(current, plains))
     # The legal representative (named in nearly every profile) was read with the subject: not again.
@@ -210,20 +220,23 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
     names_by_key = person_names(session, named - {subject.rep_key}) if named - {subject.rep_key} else {}
     if subject.rep_key in named and subject.rep_name is not None:
         names_by_key[subject.rep_key] = subject.rep_name
+    # Marks of the public view only ever flag records under objection (repaired records dropped out):
+    # with none among this enterprise's records, marking would change no section.
+    marking = bool(marks.disputed or marks.repaired)
+    no_rows: list[Any] = []
     sections, fields = [], {}
-    for code, cat in catalog.categories.items():
-        d = decisions[code]
+    for code, cat, d in categories:
         section = _section(cat, d)
-        rows = records.get(code, [])
+        rows = records.get(code, no_rows)
         if d.form == "masked_public":
-            current, plains, keys = public[code]
+            current, plains, keys = public.get(code) or (no_rows, no_rows, set())
             names = extra_names + [names_by_key[k] for k in sorted(keys) if k in names_by_key]
             section["records"] = [{"id": r.id, "data": masking.mask_record(cat, data, extra_names=names)}
                                   for r, data in zip(current, plains, strict=True)]
             fields[code] = sorted({k for r in current for k in (r.data or {})})
         elif d.form == "processed":
             auth = auths.get(d.authorization_id or "")
-            products = evaluate_category(cat, [_record_view(cat, r) for r in rows], today,
+            products = evaluate_category(cat, _record_views(cat, rows), today,
                                          auth.data_from if auth else None, auth.data_to if auth else None)
             section.update(authorization_id=d.authorization_id, products=products)
             fields[code] = [p["code"] for p in products]
@@ -233,7 +246,7 @@ def enterprise_view(session: Session, party: Principal, uscc: str, purpose: str 
             section["status"] = "未授权" if d.code in NOT_AUTHORIZED_CODES else d.reason
             if d.code != "not_authorized":
                 section["reason"] = d.reason
-        sections.append(marks.apply(section, rows))
+        sections.append(marks.apply(section, rows) if marking else section)
     ent = subject.enterprise
     content = {
         "uscc": ent.uscc, "name": ent.name, "status": ent.status, "region_code": ent.region_code,
