@@ -20,18 +20,20 @@ KINDS = {"profile": "institution profile query", "evaluation": "evaluation", "ve
 ANALYSIS = [
     "What a profile query costs (`bench/load/profile_query.py`: per-request CPU time and SQL statements, in "
     "process, one request at a time, for the whole request, the request without the TestClient, and the "
-    "handler alone): it is a write transaction, not a read. Most requests send 5 statements and a durable "
-    "commit (`synchronous_commit = on`: one WAL flush per disclosure): the API token with its institution "
-    "(one query); the enterprise with its legal representative's name, the current catalog version and "
-    "the authorizations the decision point decides from (one query; nothing about authorizations or "
-    "tokens is cached across requests, so a revocation takes effect at the next request); the records "
-    "with their objection markers (one query); only when the public records name other persons, their "
-    "names; the authorization uses together with the ledger's index reservation, which also returns the "
-    "tree's compact range kept in the `ledger_head` row (one statement with data-modifying CTEs); the "
-    "ledger entries, nodes, the new compact range and the disclosure row (one statement). Appends to the "
-    "ledger are serialized by the `ledger_head` row lock from the reservation to the commit, across all "
-    "API processes (docs/scaling.md). The ceiling endpoint makes no database call at all; the floor makes "
-    "one.",
+    "handler alone): it is a write, not a read. The request's own transaction only reads: the API token with "
+    "its institution (one query); the enterprise with its legal representative's name, the current catalog "
+    "version and the authorizations the decision point decides from (one query; nothing about "
+    "authorizations or tokens is cached across requests, so a revocation takes effect at the next request); "
+    "the records with their objection markers (one query); only when the public records name other persons, "
+    "their names; and whether it has written anything (`txid_current_if_assigned()`). It then hands its "
+    "disclosure — the authorization uses, the ledger entries serialized but for their index and timestamp, "
+    "the disclosure row — to its process's ledger appender (`ledger/group.py`, docs/scaling.md) and waits. "
+    "The appender writes every disclosure queued while its previous group was committing in one "
+    "transaction: each use guarded by its artefact still being in force (a revocation committed since the "
+    "decision fails that request alone), one `ledger_head` reservation (the lock that orders appends across "
+    "API processes), one statement for the entries, nodes and disclosure rows, and one durable commit "
+    "(`synchronous_commit = on`); only then do the group's requests answer. The ceiling endpoint makes no "
+    "database call at all; the floors make one or two.",
 ]
 
 
@@ -86,7 +88,9 @@ def _disclosures(d: dict) -> str:
     return (f"{d['answered_200']:,} answers carried a disclosure, {d['recorded']:,} disclosures recorded; answered "
             f"but not recorded: **{d['answered_not_recorded']}**; recorded but the answer not received by wrk "
             f"(requests in flight when wrk stopped, at most one per connection = {d['in_flight_bound']}): "
-            f"{d['recorded_not_received']} — {'every disclosure logged' if ok else 'NOT every disclosure logged'}")
+            f"{d['recorded_not_received']} — {'every disclosure logged' if ok else 'NOT every disclosure logged'}"
+            + (f"; recorded by {d['ledger_commits']:,} ledger appends ({d['recorded'] / d['ledger_commits']:.1f} "
+               "disclosures a group)" if d.get("ledger_commits") else ""))
 
 
 def render(data_dir: Path) -> str:

@@ -218,6 +218,24 @@ def disclosure_ids() -> set[str]:
         return set(s.scalars(select(Disclosure.id)))
 
 
+def ledger_commits(ids: set[str]) -> int:
+    """How many appends recorded these disclosures: the entries of one append (a group of the ledger's
+    appender, or a direct append) share its timestamp."""
+    from sqlalchemy import func, select
+
+    from fincredit.db import session_scope
+    from fincredit.disclosure.models import Disclosure
+    from fincredit.ledger.models import LedgerEntry
+
+    wanted, commits = sorted(ids), set()
+    with session_scope() as s:
+        for i in range(0, len(wanted), 5000):
+            commits.update(s.scalars(select(func.distinct(LedgerEntry.created_at))
+                                     .join(Disclosure, Disclosure.ledger_index == LedgerEntry.index)
+                                     .where(Disclosure.id.in_(wanted[i:i + 5000]))))
+    return len(commits)
+
+
 def check_disclosures(before: set[str], id_files: list[Path], connections: int) -> dict:
     answered: list[str] = []
     for path in id_files:
@@ -226,7 +244,8 @@ def check_disclosures(before: set[str], id_files: list[Path], connections: int) 
     new = after - before
     return {"answered_200": len(answered), "recorded": len(new), "answered_not_recorded": len(set(answered) - new),
             "duplicates_answered": len(answered) - len(set(answered)),
-            "recorded_not_received": len(new - set(answered)), "in_flight_bound": connections}
+            "recorded_not_received": len(new - set(answered)), "in_flight_bound": connections,
+            "ledger_commits": ledger_commits(new)}
 
 
 # --- phases ---------------------------------------------------------------------------------------
