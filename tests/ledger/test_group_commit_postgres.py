@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -212,4 +213,78 @@ def test_a_process_killed_while_its_group_is_open_leaves_nothing_and_the_next_qu
     assert r.status_code == 200, r.text
     assert_receipts_match([r.json()])
     assert counts()["disclosures"] == before["disclosures"] + 1
+    assert ledger_verifies()
+
+
+def _waiting_on_locks(url: str, n: int, timeout: float = 60) -> None:
+    """A synchronisation point: until ``n`` backends wait on a row lock."""
+    engine = create_engine(url, poolclass=None)
+    deadline = time.monotonic() + timeout
+    try:
+        with engine.connect() as conn:
+            while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND datname = current_database()")).scalar_one() < n:
+                assert time.monotonic() < deadline, "the groups never reached the held rows"
+                time.sleep(0.02)
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_two_processes_groups_using_the_same_authorizations_in_opposite_orders_do_not_deadlock(
+        session, records, database_url):  # noqa: F811
+    """Two appenders (two API processes: two engines here) each get a group whose members use the same two
+    authorizations in opposite orders, while a third connection holds both rows; when it lets go, member
+    by member in queue order they would deadlock (one member failed by PostgreSQL for no fault of its
+    own — seen under load). The group takes its rows in one order first: every member commits."""
+    from fincredit.authorization import service as authorization_service
+    from fincredit.ledger import service as ledger
+
+    w = records
+    x, y = sorted([grant(session, w, ["1"]).id, f.grant(session, w.ent, w.bank_b, ["1"]).id])
+    session.commit()
+    before = counts()["ledger"]
+    gate, parked, sentinels = threading.Event(), threading.Semaphore(0), set()
+
+    def park(members: list[group.Job]) -> None:  # hold each appender on its first group
+        if any(id(m) in sentinels for m in members):
+            parked.release()
+            assert gate.wait(60)
+
+    def job(*auth_ids: str, sentinel: bool = False) -> group.Job:
+        def writes(s) -> None:  # type: ignore[no-untyped-def]
+            for auth_id in auth_ids:  # in the member's own order, as a use's UPDATE does
+                s.execute(text("UPDATE authorizations SET use_count = coalesce(use_count, 0) + 1 WHERE id = :id"),
+                          {"id": auth_id})
+
+        made = group.Job(ledger.prepare([("test.use", {"authorizations": list(auth_ids)}, ["admin"])]), writes,
+                         locks=[(authorization_service.LOCK_FOR_USE, a) for a in auth_ids])
+        if sentinel:
+            sentinels.add(id(made))
+        return made
+
+    engines = [create_engine(database_url), create_engine(database_url)]
+    group.BEFORE_GROUP.append(park)
+    try:
+        futures = [group.submit(e, job(sentinel=True)) for e in engines]
+        for _ in engines:
+            assert parked.acquire(timeout=60)
+        futures += [group.submit(engines[0], job(x)), group.submit(engines[0], job(y)),
+                    group.submit(engines[1], job(y)), group.submit(engines[1], job(x))]
+        holder = create_engine(database_url, poolclass=None)
+        with holder.connect() as conn:
+            trans = conn.begin()
+            conn.execute(text("SELECT id FROM authorizations WHERE id IN (:x, :y) FOR UPDATE"), {"x": x, "y": y})
+            gate.set()
+            _waiting_on_locks(database_url, 2)  # both groups wait for the held rows
+            trans.rollback()
+        holder.dispose()
+        entries = [future.result(timeout=60) for future in futures]
+    finally:
+        group.BEFORE_GROUP.remove(park)
+        group.shutdown()
+        for e in engines:
+            e.dispose()
+    assert all(len(e) == 1 for e in entries)
+    assert counts()["ledger"] == before + 6
     assert ledger_verifies()

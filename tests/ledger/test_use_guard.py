@@ -36,15 +36,28 @@ def test_a_revocation_committed_after_the_pdp_read_fails_the_disclosure(
     assert profile(client, w).status_code == 200  # the token's first use writes its last-use time
     before = counts()
     original = authorization_service.apply_uses
+    postgres = session.get_bind().dialect.name == "postgresql"
 
-    def revoked_meanwhile(s, uses):  # type: ignore[no-untyped-def]
-        # The PDP has read the artefact in force; the enterprise revokes it before the use is written.
+    def revoke() -> None:  # the PDP has read the artefact in force; the enterprise revokes it now
         with session_scope() as other:
             authorization_service.revoke(other, f.enterprise_principal(w.ent.uscc), a.id)
+
+    def revoked_meanwhile(s, uses):  # type: ignore[no-untyped-def]
+        revoke()  # SQLite: just before the use is written, in the request's own transaction
         return original(s, uses)
 
-    monkeypatch.setattr(authorization_service, "apply_uses", revoked_meanwhile)
-    r = profile(client, w)
+    def revoked_before_the_group(_members: list[group.Job]) -> None:
+        revoke()  # PostgreSQL: after the request handed its job over, before the group's transaction
+
+    if postgres:
+        group.BEFORE_GROUP.append(revoked_before_the_group)
+    else:
+        monkeypatch.setattr(authorization_service, "apply_uses", revoked_meanwhile)
+    try:
+        r = profile(client, w)
+    finally:
+        if postgres:
+            group.BEFORE_GROUP.remove(revoked_before_the_group)
     assert r.status_code == 503 and error_code(r) == "disclosure_not_recorded", r.text
     assert w.ent.name not in r.text
     after = counts()
@@ -59,6 +72,6 @@ def test_a_revocation_committed_after_the_pdp_read_fails_the_disclosure(
     r = profile(client, w)  # the PDP now sees the revocation
     assert r.status_code == 200 and "disclosure" in r.json()
     assert r.json()["disclosure"]["id"] and counts()["uses"] == before["uses"]
-    if session.get_bind().dialect.name == "postgresql":  # it went through the group appender there
+    if postgres:  # it went through the group appender there
         (appender,) = group.running()
         assert appender.stats.failed_members == 1 and appender.stats.members >= 1

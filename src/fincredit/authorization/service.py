@@ -19,7 +19,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from fincredit.auth.service import Principal
@@ -269,6 +270,10 @@ def expiry_statements(session: Session, authorization_ids: list[str], now: dt.da
 
 
 _AUTHS = Authorization.__table__
+# The artefacts a group of disclosures will write, locked in one order before any of them is written
+# (``ledger.group.Appender._lock_rows``; PostgreSQL only, like the group commit).
+LOCK_FOR_USE = (select(_AUTHS.c.id).where(_AUTHS.c.id == any_(bindparam("lock_keys", type_=ARRAY(String))))
+                .order_by(_AUTHS.c.id).with_for_update())
 _EXPIRE = update(_AUTHS).where(_AUTHS.c.id == bindparam("expire_auth_id")).values(
     status="expired", expired_noted_at=bindparam("expire_at", type_=_AUTHS.c.expired_noted_at.type))
 

@@ -186,7 +186,9 @@ def _record(session: Session, draft: DisclosureDraft, request_id: str | None, no
             for stmt, params in expiry_writes:
                 appender_session.execute(stmt, params)
 
-        job = group.Job(ledger.prepare(items), own_writes, disclosure_row)
+        locked = sorted({u.authorization_id for u in uses} | set(expired))  # what own_writes will lock
+        job = group.Job(ledger.prepare(items), own_writes, disclosure_row,
+                        locks=[(authorization_service.LOCK_FOR_USE, auth_id) for auth_id in locked])
         future = group.submit(session.get_bind().engine, job)
         try:
             future.result(timeout=get_disclosure_settings().ledger_group_timeout_seconds)
