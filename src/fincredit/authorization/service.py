@@ -239,18 +239,27 @@ def revoke(session: Session, principal: Principal, authorization_id: str,
     return auth
 
 
-def note_expired(session: Session, authorization_ids: list[str], now: dt.datetime) -> list[tuple]:
-    """Mark artefacts found expired on a use attempt; returns ledger items for those newly noted."""
-    items = []
+def _newly_expired(session: Session, authorization_ids: list[str], now: dt.datetime
+                   ) -> list[tuple[Authorization, tuple]]:
+    """The artefacts found expired on a use attempt and not yet noted, each with its ledger item."""
+    found = []
     for auth_id in sorted(set(authorization_ids)):
         auth = repository.get(session, auth_id)
         if auth is None or auth.expired_noted_at is not None or auth.effective_status(now) != "expired":
             continue
+        found.append((auth, ("authorization.expired", {"authorization_id": auth.id,
+                                                       "expires_at": _iso(auth.expires_at), "noted_at": _iso(now)},
+                             parties_of(auth))))
+    return found
+
+
+def note_expired(session: Session, authorization_ids: list[str], now: dt.datetime) -> list[tuple]:
+    """Mark artefacts found expired on a use attempt; returns ledger items for those newly noted."""
+    found = _newly_expired(session, authorization_ids, now)
+    for auth, _item in found:
         auth.status = "expired"
         auth.expired_noted_at = now
-        items.append(("authorization.expired", {"authorization_id": auth.id, "expires_at": _iso(auth.expires_at),
-                                                "noted_at": _iso(now)}, parties_of(auth)))
-    return items
+    return [item for _auth, item in found]
 
 
 def expiry_statements(session: Session, authorization_ids: list[str], now: dt.datetime
@@ -258,15 +267,9 @@ def expiry_statements(session: Session, authorization_ids: list[str], now: dt.da
     """``note_expired`` as writes not yet executed (``ledger.repository.Write``) and their ledger items:
     for a disclosure recorded by the ledger's group appender, whose own writes travel with its entries
     rather than in the request's transaction. Changes nothing in the session."""
-    writes, items = [], []
-    for auth_id in sorted(set(authorization_ids)):
-        auth = repository.get(session, auth_id)
-        if auth is None or auth.expired_noted_at is not None or auth.effective_status(now) != "expired":
-            continue
-        writes.append((_EXPIRE, {"expire_auth_id": auth.id, "expire_at": now}))
-        items.append(("authorization.expired", {"authorization_id": auth.id, "expires_at": _iso(auth.expires_at),
-                                                "noted_at": _iso(now)}, parties_of(auth)))
-    return writes, items
+    found = _newly_expired(session, authorization_ids, now)
+    return ([(_EXPIRE, {"expire_auth_id": auth.id, "expire_at": now}) for auth, _item in found],
+            [item for _auth, item in found])
 
 
 _AUTHS = Authorization.__table__
